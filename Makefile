@@ -1,0 +1,63 @@
+# task-watts: `make demo` (clone -> scorecard) and `make test` (every check).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_CALLS ?= 200000
+TEST_CALLS ?= 20000
+SEED ?= 42
+DEMO_RAW := target/sample
+TEST_RAW := target/test_sample
+TEST_DB := target/test_build.duckdb
+
+.PHONY: help venv sample scorecard demo test lint lint-python lint-sql pytest dbt-test clean
+
+help:
+	@echo "make demo   - install, generate the sample workload, dbt build, print the scorecard"
+	@echo "make test   - ruff, sqlfluff, dbt build (models + data and unit tests), pytest"
+	@echo "make clean  - remove target/ and the virtual environment"
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+sample: $(STAMP)
+	$(BIN)/python -m python_helpers.sample_workload --calls $(DEMO_CALLS) --seed $(SEED) --out $(DEMO_RAW)
+
+scorecard: $(STAMP)
+	$(BIN)/python -m python_helpers.scorecard
+
+demo: sample
+	TASK_WATTS_RAW_DIR=$(DEMO_RAW) $(BIN)/dbt build
+	$(BIN)/python -m python_helpers.scorecard
+
+lint-python: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+lint-sql: $(STAMP)
+	$(BIN)/sqlfluff lint models tests macros analyses
+
+lint: lint-python lint-sql
+
+# dbt build on a small generated workload in its own DuckDB file, so a demo
+# warehouse is never touched by the tests.
+dbt-test: $(STAMP)
+	$(BIN)/python -m python_helpers.sample_workload --calls $(TEST_CALLS) --seed $(SEED) --out $(TEST_RAW)
+	rm -f $(TEST_DB)
+	TASK_WATTS_RAW_DIR=$(TEST_RAW) TASK_WATTS_DUCKDB_PATH=$(TEST_DB) $(BIN)/dbt build
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: lint dbt-test pytest
+
+clean:
+	rm -rf target logs $(VENV)

@@ -1,0 +1,251 @@
+{#
+    Attach to every call the coefficients that price it: model energy per token
+    (with bounds), the batch-size curve at the call's and at the coefficient's
+    batch, the prefix-cache residual, the region's PUE / WUE / host overhead,
+    the finest grid intensity covering the call, and the accelerator's embodied
+    carbon. The arithmetic itself lives in python_helpers.footprint, once.
+#}
+
+with
+
+calls as (
+
+    select * from {{ ref('int_inference_calls__joined_to_tasks') }}
+
+),
+
+model_energy_coefficients as (
+
+    select * from {{ ref('model_energy_coefficients') }}
+
+),
+
+batch_bands as (
+
+    select * from {{ ref('int_batch_size_efficiency__bands') }}
+
+),
+
+prefix_cache_residual as (
+
+    select * from {{ ref('prefix_cache_residual') }}
+
+),
+
+datacenter_regions as (
+
+    select * from {{ ref('datacenter_regions') }}
+
+),
+
+grid_carbon_intensity as (
+
+    select * from {{ ref('grid_carbon_intensity') }}
+
+),
+
+grid_intensity_hourly as (
+
+    select * from {{ ref('stg_telemetry__grid_intensity_hourly') }}
+
+),
+
+accelerators as (
+
+    select * from {{ ref('accelerators') }}
+
+),
+
+default_cache_residual as (
+
+    select
+        cache_residual,
+        cache_residual_low,
+        cache_residual_high
+    from prefix_cache_residual
+    where cache_scope = 'default'
+
+),
+
+calls_with_coefficients as (
+
+    select
+        calls.*,
+        model_energy_coefficients.model_tier,
+        model_energy_coefficients.energy_method as coefficient_method,
+        model_energy_coefficients.reference_batch_size,
+        model_energy_coefficients.wh_per_1k_prefill_tokens,
+        model_energy_coefficients.wh_per_1k_prefill_tokens_low,
+        model_energy_coefficients.wh_per_1k_prefill_tokens_high,
+        model_energy_coefficients.wh_per_1k_decode_tokens,
+        model_energy_coefficients.wh_per_1k_decode_tokens_low,
+        model_energy_coefficients.wh_per_1k_decode_tokens_high,
+        coalesce(calls.gpu_type, model_energy_coefficients.proxy_gpu_type) as embodied_gpu_type,
+        coalesce(calls.gpu_count, model_energy_coefficients.proxy_gpu_count) as embodied_gpu_count,
+        calls.batch_size is null as is_batch_size_assumed,
+        -- A vendor's per-token estimate already embeds the vendor's batching,
+        -- so an unknown vendor batch is the coefficient's own reference batch.
+        coalesce(
+            calls.batch_size,
+            case
+                when model_energy_coefficients.energy_method = 'estimated'
+                    then model_energy_coefficients.reference_batch_size
+                else {{ var('assumed_batch_size') }}
+            end
+        ) as effective_batch_size,
+        default_cache_residual.cache_residual,
+        default_cache_residual.cache_residual_low,
+        default_cache_residual.cache_residual_high,
+        datacenter_regions.grid_zone,
+        datacenter_regions.pue,
+        datacenter_regions.wue_l_per_kwh,
+        datacenter_regions.host_overhead,
+        datacenter_regions.market_gco2e_per_kwh,
+        {{ dbt.datediff('calls.started_at', 'calls.ended_at', 'millisecond') }}
+        / 3600000.0 as call_hours
+
+    from calls
+    left join model_energy_coefficients
+        on
+            calls.model = model_energy_coefficients.model
+            and coalesce(calls.gpu_type, '') = coalesce(model_energy_coefficients.gpu_type, '')
+    left join datacenter_regions
+        on calls.region = datacenter_regions.region
+    left join default_cache_residual
+        on 1 = 1
+
+),
+
+-- Annual figures are published late: a call is priced with the latest year
+-- published at or before it (the year used is recorded, never hidden).
+call_zone_years as (
+
+    select distinct
+        grid_zone,
+        cast({{ dbt.date_trunc('year', 'started_at') }} as date) as call_year_start
+    from calls_with_coefficients
+
+),
+
+annual_intensity_ranked as (
+
+    select
+        call_zone_years.grid_zone,
+        call_zone_years.call_year_start,
+        grid_carbon_intensity.period_start,
+        grid_carbon_intensity.gco2e_per_kwh,
+        row_number() over (
+            partition by call_zone_years.grid_zone, call_zone_years.call_year_start
+            order by grid_carbon_intensity.period_start desc
+        ) as recency_rank
+    from call_zone_years
+    inner join grid_carbon_intensity
+        on
+            call_zone_years.grid_zone = grid_carbon_intensity.grid_zone
+            and grid_carbon_intensity.period_start <= call_zone_years.call_year_start
+    where
+        grid_carbon_intensity.period_grain = 'year'
+        and grid_carbon_intensity.basis = 'location'
+
+),
+
+annual_intensity as (
+
+    select * from annual_intensity_ranked where recency_rank = 1
+
+),
+
+monthly_intensity as (
+
+    select
+        grid_zone,
+        period_start,
+        gco2e_per_kwh
+    from grid_carbon_intensity
+    where
+        period_grain = 'month'
+        and basis = 'location'
+
+),
+
+final as (
+
+    select
+        calls_with_coefficients.*,
+        coalesce(
+            grid_intensity_hourly.gco2e_per_kwh,
+            monthly_intensity.gco2e_per_kwh,
+            annual_intensity.gco2e_per_kwh
+        ) as grid_gco2e_per_kwh,
+        case
+            when grid_intensity_hourly.gco2e_per_kwh is not null then 'hour'
+            when monthly_intensity.gco2e_per_kwh is not null then 'month'
+            when annual_intensity.gco2e_per_kwh is not null then 'year'
+        end as grid_period,
+        coalesce(
+            grid_intensity_hourly.hour_start_at,
+            cast(monthly_intensity.period_start as timestamp),
+            cast(annual_intensity.period_start as timestamp)
+        ) as grid_period_start,
+        coalesce(
+            grid_intensity_hourly.gco2e_per_kwh is null
+            and monthly_intensity.gco2e_per_kwh is null
+            and annual_intensity.period_start < annual_intensity.call_year_start,
+            false
+        ) as is_grid_intensity_carried_forward,
+        batch_at_call.relative_energy_from
+        + (coalesce(batch_at_call.relative_energy_to, batch_at_call.relative_energy_from) - batch_at_call.relative_energy_from)
+        * coalesce(
+            (ln(calls_with_coefficients.effective_batch_size) - ln(batch_at_call.batch_size_from))
+            / (ln(batch_at_call.batch_size_to) - ln(batch_at_call.batch_size_from)),
+            0
+        ) as relative_energy_at_batch,
+        batch_at_reference.relative_energy_from
+        + (coalesce(batch_at_reference.relative_energy_to, batch_at_reference.relative_energy_from) - batch_at_reference.relative_energy_from)
+        * coalesce(
+            (ln(calls_with_coefficients.reference_batch_size) - ln(batch_at_reference.batch_size_from))
+            / (ln(batch_at_reference.batch_size_to) - ln(batch_at_reference.batch_size_from)),
+            0
+        ) as relative_energy_at_reference_batch,
+        (accelerators.embodied_kgco2e_gpu + accelerators.embodied_kgco2e_server_share)
+        * 1000.0 as embodied_gco2e_per_gpu,
+        accelerators.lifetime_years * 8760.0 as gpu_lifetime_hours
+
+    from calls_with_coefficients
+    left join grid_intensity_hourly
+        on
+            calls_with_coefficients.grid_zone = grid_intensity_hourly.grid_zone
+            and {{ dbt.date_trunc('hour', 'calls_with_coefficients.started_at') }}
+            = grid_intensity_hourly.hour_start_at
+    left join monthly_intensity
+        on
+            calls_with_coefficients.grid_zone = monthly_intensity.grid_zone
+            and cast({{ dbt.date_trunc('month', 'calls_with_coefficients.started_at') }} as date)
+            = monthly_intensity.period_start
+    left join annual_intensity
+        on
+            calls_with_coefficients.grid_zone = annual_intensity.grid_zone
+            and cast({{ dbt.date_trunc('year', 'calls_with_coefficients.started_at') }} as date)
+            = annual_intensity.call_year_start
+    -- Log-linear interpolation between curve points; beyond the last point the
+    -- curve is flat (batching gains plateau).
+    left join batch_bands as batch_at_call
+        on
+            calls_with_coefficients.effective_batch_size >= batch_at_call.batch_size_from
+            and (
+                calls_with_coefficients.effective_batch_size < batch_at_call.batch_size_to
+                or batch_at_call.batch_size_to is null
+            )
+    left join batch_bands as batch_at_reference
+        on
+            calls_with_coefficients.reference_batch_size >= batch_at_reference.batch_size_from
+            and (
+                calls_with_coefficients.reference_batch_size < batch_at_reference.batch_size_to
+                or batch_at_reference.batch_size_to is null
+            )
+    left join accelerators
+        on calls_with_coefficients.embodied_gpu_type = accelerators.gpu_type
+
+)
+
+select * from final

@@ -1,0 +1,64 @@
+with
+
+task_events as (
+
+    select * from {{ ref('stg_telemetry__task_events') }}
+
+),
+
+rolled_up as (
+
+    select
+        task_id,
+        min(feature) as feature,
+        count(distinct feature) as feature_count,
+        min(user_id_hash) as user_id_hash,
+        coalesce(
+            min(case when event_type = 'started' then event_at end),
+            min(event_at)
+        ) as started_at,
+        max(event_at) as last_event_at,
+        min(case when event_type = 'completed' then event_at end) as completed_at,
+        sum(case when event_type = 'completed' then 1 else 0 end) as completed_events,
+        sum(case when event_type = 'escalated' then 1 else 0 end) as escalated_events,
+        sum(case when event_type = 'abandoned' then 1 else 0 end) as abandoned_events,
+        sum(case when event_type = 'retried' then 1 else 0 end) as retries,
+        sum(case when event_type = 'rated' then 1 else 0 end) as ratings,
+        avg(case when event_type = 'rated' then quality_score end) as quality_score,
+        count(*) as event_count
+
+    from task_events
+    group by task_id
+
+),
+
+final as (
+
+    select
+        task_id,
+        feature,
+        feature_count,
+        user_id_hash,
+        -- A completion wins over an escalation or abandon logged for an earlier
+        -- attempt: the user got what they came for.
+        case
+            when completed_events > 0 then 'completed'
+            when escalated_events > 0 then 'escalated'
+            when abandoned_events > 0 then 'abandoned'
+            else 'open'
+        end as outcome,
+        completed_events > 0 as is_completed,
+        1 + retries as attempts,
+        retries,
+        started_at,
+        last_event_at as ended_at,
+        completed_at,
+        quality_score,
+        ratings,
+        event_count
+
+    from rolled_up
+
+)
+
+select * from final
