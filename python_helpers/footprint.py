@@ -10,7 +10,8 @@ calls. The per-call formula, in the README's words:
                      * wh_per_1k_prefill_tokens
     decode_wh      = output_tokens / 1000 * wh_per_1k_decode_tokens
     batch_factor   = rel_energy(effective batch) / rel_energy(coefficient's reference batch)
-    accelerator_wh = measured_energy_j / 3600 if measured else (prefill_wh + decode_wh) * batch_factor
+    accelerator_wh = measured_energy_j / 3600 if measured,
+                     else (prefill_wh + decode_wh) * batch_factor
     it_wh          = accelerator_wh * host_overhead
     facility_wh    = it_wh * pue
     gco2e_location = facility_wh / 1000 * grid_gco2e_per_kwh
@@ -253,13 +254,18 @@ def roll_up_tasks(call_footprint: nw.LazyFrame, tasks: nw.LazyFrame) -> nw.LazyF
     whose task is unknown are left out here (they remain in the call footprint as
     unattributed energy).
     """
-    per_task = call_footprint.filter(nw.col("has_task")).group_by("task_id").agg(
-        nw.len().alias("call_count"),
-        (nw.col("status") != "ok").cast(nw.Int64).sum().alias("failed_call_count"),
-        *[nw.col(column).sum() for column in TASK_SUM_COLUMNS],
-    ).with_columns(
-        # DuckDB widens integer sums to 128 bits; BI tools expect 64.
-        nw.col("input_tokens", "cached_input_tokens", "output_tokens").cast(nw.Int64)
+    per_task = (
+        call_footprint.filter(nw.col("has_task"))
+        .group_by("task_id")
+        .agg(
+            nw.len().alias("call_count"),
+            (nw.col("status") != "ok").cast(nw.Int64).sum().alias("failed_call_count"),
+            *[nw.col(column).sum() for column in TASK_SUM_COLUMNS],
+        )
+        .with_columns(
+            # DuckDB widens integer sums to 128 bits; BI tools expect 64.
+            nw.col("input_tokens", "cached_input_tokens", "output_tokens").cast(nw.Int64)
+        )
     )
     joined = tasks.select(
         "task_id",

@@ -142,7 +142,7 @@ annual_intensity_ranked as (
     inner join grid_carbon_intensity
         on
             call_zone_years.grid_zone = grid_carbon_intensity.grid_zone
-            and grid_carbon_intensity.period_start <= call_zone_years.call_year_start
+            and call_zone_years.call_year_start >= grid_carbon_intensity.period_start
     where
         grid_carbon_intensity.period_grain = 'year'
         and grid_carbon_intensity.basis = 'location'
@@ -151,7 +151,8 @@ annual_intensity_ranked as (
 
 annual_intensity as (
 
-    select * from annual_intensity_ranked where recency_rank = 1
+    select * from annual_intensity_ranked
+    where recency_rank = 1
 
 ),
 
@@ -194,14 +195,20 @@ final as (
             false
         ) as is_grid_intensity_carried_forward,
         batch_at_call.relative_energy_from
-        + (coalesce(batch_at_call.relative_energy_to, batch_at_call.relative_energy_from) - batch_at_call.relative_energy_from)
+        + (
+            coalesce(batch_at_call.relative_energy_to, batch_at_call.relative_energy_from)
+            - batch_at_call.relative_energy_from
+        )
         * coalesce(
             (ln(calls_with_coefficients.effective_batch_size) - ln(batch_at_call.batch_size_from))
             / (ln(batch_at_call.batch_size_to) - ln(batch_at_call.batch_size_from)),
             0
         ) as relative_energy_at_batch,
         batch_at_reference.relative_energy_from
-        + (coalesce(batch_at_reference.relative_energy_to, batch_at_reference.relative_energy_from) - batch_at_reference.relative_energy_from)
+        + (
+            coalesce(batch_at_reference.relative_energy_to, batch_at_reference.relative_energy_from)
+            - batch_at_reference.relative_energy_from
+        )
         * coalesce(
             (ln(calls_with_coefficients.reference_batch_size) - ln(batch_at_reference.batch_size_from))
             / (ln(batch_at_reference.batch_size_to) - ln(batch_at_reference.batch_size_from)),

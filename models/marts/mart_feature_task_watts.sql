@@ -65,8 +65,8 @@ calls_by_day as (
             as calls_with_batch_size,
         sum(call_footprint.batch_size) as batch_size_sum,
         {%- for tier in ['small', 'medium', 'large', 'frontier'] %}
-        sum(case when call_footprint.model_tier = '{{ tier }}' then call_footprint.facility_wh else 0 end)
-            as facility_wh_{{ tier }},
+            sum(case when call_footprint.model_tier = '{{ tier }}' then call_footprint.facility_wh else 0 end)
+                as facility_wh_{{ tier }},
         {%- endfor %}
         sum(case when call_footprint.energy_method = 'measured' then 1 else 0 end) as measured_calls
 
@@ -124,9 +124,9 @@ final as (
         calls_by_day.batch_size_sum * 1.0 / nullif(calls_by_day.calls_with_batch_size, 0)
             as mean_batch_size,
         {%- for tier in ['small', 'medium', 'large', 'frontier'] %}
-        coalesce(calls_by_day.facility_wh_{{ tier }}, 0) as facility_wh_{{ tier }},
-        calls_by_day.facility_wh_{{ tier }} / nullif(tasks_by_day.facility_wh, 0)
-            as energy_share_{{ tier }},
+            coalesce(calls_by_day.facility_wh_{{ tier }}, 0) as facility_wh_{{ tier }},
+            calls_by_day.facility_wh_{{ tier }} / nullif(tasks_by_day.facility_wh, 0)
+                as energy_share_{{ tier }},
         {%- endfor %}
         tasks_by_day.rated_tasks,
         tasks_by_day.quality_score_sum,

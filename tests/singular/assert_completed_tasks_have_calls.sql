@@ -11,7 +11,10 @@ task_footprint as (
 
 final as (
 
-    select task_id, feature, started_at
+    select
+        task_id,
+        feature,
+        started_at
     from task_footprint
     where is_completed and call_count = 0
 

@@ -30,7 +30,9 @@ totals as (
     select
         (select sum(facility_wh) from call_footprint) as call_wh,
         (select sum(facility_wh) from task_footprint) as task_wh,
-        (select coalesce(sum(facility_wh), 0) from call_footprint where not has_task)
+        (
+            select coalesce(sum(facility_wh), 0) from call_footprint
+            where not has_task)
             as unattributed_wh,
         (select sum(facility_wh) from feature_task_watts) as feature_day_wh
 

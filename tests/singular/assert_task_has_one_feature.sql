@@ -10,7 +10,9 @@ tasks as (
 
 final as (
 
-    select task_id, feature_count
+    select
+        task_id,
+        feature_count
     from tasks
     where feature_count > 1
 
