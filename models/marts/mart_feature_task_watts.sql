@@ -119,8 +119,8 @@ final as (
         calls_by_day.output_tokens / nullif(calls_by_day.accelerator_wh, 0)
             as output_tokens_per_accelerator_wh,
         calls_by_day.cached_input_tokens * 1.0 / nullif(calls_by_day.input_tokens, 0) as cache_hit_rate,
-        calls_by_day.calls_with_batch_size,
-        calls_by_day.batch_size_sum,
+        coalesce(calls_by_day.calls_with_batch_size, 0) as calls_with_batch_size,
+        coalesce(calls_by_day.batch_size_sum, 0) as batch_size_sum,
         calls_by_day.batch_size_sum * 1.0 / nullif(calls_by_day.calls_with_batch_size, 0)
             as mean_batch_size,
         {%- for tier in ['small', 'medium', 'large', 'frontier'] %}

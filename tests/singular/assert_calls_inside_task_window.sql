@@ -1,7 +1,8 @@
 {#
     A call belongs to its task in time as well as by key: it must start and end
     within the task's event window, give or take
-    var('call_window_tolerance_minutes') of clock skew.
+    var('call_window_tolerance_minutes') of clock skew. An open task (no
+    terminal event yet) has no end, so only its start bounds its calls.
 #}
 
 with
@@ -12,21 +13,32 @@ calls as (
 
 ),
 
+tasks as (
+
+    select * from {{ ref('int_tasks__rolled_up') }}
+
+),
+
 final as (
 
     select
-        call_id,
-        task_id,
-        started_at,
-        ended_at,
-        task_started_at,
-        task_ended_at
+        calls.call_id,
+        calls.task_id,
+        tasks.outcome,
+        calls.started_at,
+        calls.ended_at,
+        calls.task_started_at,
+        calls.task_ended_at
     from calls
+    inner join tasks
+        on calls.task_id = tasks.task_id
     where
-        has_task
-        and (
-            started_at < task_started_at - interval '{{ var("call_window_tolerance_minutes") }} minutes'
-            or ended_at > task_ended_at + interval '{{ var("call_window_tolerance_minutes") }} minutes'
+        calls.started_at
+        < calls.task_started_at - interval '{{ var("call_window_tolerance_minutes") }} minutes'
+        or (
+            tasks.outcome != 'open'
+            and calls.ended_at
+            > calls.task_ended_at + interval '{{ var("call_window_tolerance_minutes") }} minutes'
         )
 
 )

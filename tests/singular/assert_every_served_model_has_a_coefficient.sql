@@ -1,23 +1,37 @@
-{# Every (model, gpu_type) that served a call must be priced by a coefficient row. #}
+{#
+    Every (model, gpu_type) that served a call must be priced by a coefficient
+    row. Checked on the staged calls so that it reports beside the other
+    contract failures instead of after them.
+#}
 
 with
 
-priced_calls as (
+inference_calls as (
 
-    select * from {{ ref('int_inference_calls__priced') }}
+    select * from {{ ref('stg_telemetry__inference_calls') }}
+
+),
+
+model_energy_coefficients as (
+
+    select * from {{ ref('model_energy_coefficients') }}
 
 ),
 
 final as (
 
     select
-        model,
-        gpu_type,
+        inference_calls.model,
+        inference_calls.gpu_type,
         count(*) as calls_without_coefficient,
-        min(call_id) as example_call_id
-    from priced_calls
-    where wh_per_1k_decode_tokens is null
-    group by model, gpu_type
+        min(inference_calls.call_id) as example_call_id
+    from inference_calls
+    left join model_energy_coefficients
+        on
+            inference_calls.model = model_energy_coefficients.model
+            and coalesce(inference_calls.gpu_type, '') = coalesce(model_energy_coefficients.gpu_type, '')
+    where model_energy_coefficients.model is null
+    group by inference_calls.model, inference_calls.gpu_type
 
 )
 
