@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from python_helpers.sample_workload import write_sample_workload
@@ -777,3 +778,43 @@ def test_marts_open_read_only_from_another_process(clean_build: Build) -> None:
     assert counts.keys() == set(PUBLIC_MARTS)
     for mart in PUBLIC_MARTS:
         assert int(counts[mart]) == clean_build.scalar(f"select count(*) from {mart}") > 0
+
+
+# --------------------------------------------------------------------------------------------
+# 9. Every public column is documented, and the README lists them all.
+# --------------------------------------------------------------------------------------------
+
+
+def _documented_columns() -> dict[str, dict[str, str]]:
+    spec = yaml.safe_load((ROOT / "models" / "marts" / "_marts__models.yml").read_text())
+    return {
+        model["name"]: {
+            column["name"]: column.get("description", "") for column in model["columns"]
+        }
+        for model in spec["models"]
+    }
+
+
+def test_every_public_mart_column_is_documented(clean_build: Build) -> None:
+    documented = _documented_columns()
+    assert documented.keys() == set(PUBLIC_MARTS)
+    for mart in PUBLIC_MARTS:
+        built = [
+            name
+            for (name,) in clean_build.query(
+                f"select column_name from information_schema.columns where table_name = '{mart}'"
+            )
+        ]
+        assert set(built) == set(documented[mart]), mart
+        undescribed = [name for name, text in documented[mart].items() if not text.strip()]
+        assert not undescribed, (mart, undescribed)
+
+
+def test_readme_column_reference_lists_every_public_column() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for mart, columns in _documented_columns().items():
+        section = readme.split(f"**`{mart}`**", 1)
+        assert len(section) == 2, f"README has no column reference for {mart}"
+        table = section[1].split("\n\n**`", 1)[0]
+        for name, description in columns.items():
+            assert f"| `{name}` | {' '.join(description.split())} |" in table, (mart, name)
