@@ -27,4 +27,4 @@ final as (
 )
 
 select * from final
-order by call_date, unattributed_facility_wh desc
+order by call_date asc, unattributed_facility_wh desc
