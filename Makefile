@@ -13,11 +13,12 @@ DEMO_RAW := target/sample
 TEST_RAW := target/test_sample
 TEST_DB := target/test_build.duckdb
 
-.PHONY: help venv sample test-sample scorecard demo test lint lint-python lint-sql pytest dbt-test clean
+.PHONY: help venv sample test-sample scorecard demo test lint lint-python lint-sql pytest dbt-test semantic-test export report clean
 
 help:
 	@echo "make demo   - install, generate the sample workload, dbt build, print the scorecard"
-	@echo "make test   - ruff, sqlfluff, dbt build (models + data and unit tests), pytest"
+	@echo "make test   - ruff, sqlfluff, dbt build (models + data and unit tests), mf validate-configs, pytest"
+	@echo "make export - Parquet of every public mart in target/export (after make demo)"
 	@echo "make clean  - remove target/ and the virtual environment"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -37,6 +38,23 @@ scorecard: $(STAMP)
 demo: sample
 	TASK_WATTS_RAW_DIR=$(DEMO_RAW) $(BIN)/dbt build
 	$(BIN)/python -m python_helpers.scorecard
+	$(BIN)/python -m python_helpers.export --out target/export
+	@echo ""
+	@echo "Semantic layer (MetricFlow), from this folder:"
+	@echo "  $(BIN)/mf query --metrics task_wh,task_gco2e,completion_rate --group-by metric_time__quarter,task__feature"
+	@echo "  $(BIN)/mf query --saved-query feature_scorecard_quarterly --order task__feature,metric_time__quarter"
+	@echo "  $(BIN)/mf list metrics     (add --explain to a query to see its SQL)"
+	@echo ""
+	$(BIN)/python -m python_helpers.report
+
+# The roadmap report (target/report/index.html, self-contained) and the disclosures
+# (target/disclosures/: a JSON per model and a carbon.txt fragment), from the warehouse.
+report: $(STAMP)
+	$(BIN)/python -m python_helpers.report
+
+# Parquet files of every public mart, for BI tools (reads the warehouse read-only).
+export: $(STAMP)
+	$(BIN)/python -m python_helpers.export --out target/export
 
 lint-python: $(STAMP)
 	$(BIN)/ruff check .
@@ -62,7 +80,17 @@ dbt-test: test-sample
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
-test: lint dbt-test pytest
+# The semantic layer against the test warehouse: dbt parse writes
+# target/semantic_manifest.json, mf validate-configs checks it and runs every
+# semantic model, dimension and metric on that warehouse. mf reads only
+# target/semantic_manifest.json, so a last parse with the default paths points
+# it back at the demo warehouse for `mf query`.
+semantic-test: dbt-test
+	TASK_WATTS_RAW_DIR=$(TEST_RAW) TASK_WATTS_DUCKDB_PATH=$(TEST_DB) $(BIN)/dbt parse --quiet
+	TASK_WATTS_RAW_DIR=$(TEST_RAW) TASK_WATTS_DUCKDB_PATH=$(TEST_DB) $(BIN)/mf validate-configs
+	$(BIN)/dbt parse --quiet
+
+test: lint dbt-test semantic-test pytest
 
 clean:
 	rm -rf target logs $(VENV)

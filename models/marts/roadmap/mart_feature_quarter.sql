@@ -1,0 +1,89 @@
+{#
+    Feature x calendar quarter, rolled up from mart_feature_task_watts by
+    summing its sums and dividing again (never a mean of daily ratios). The
+    input of the carbon-vs-quality frontier, with the feature's quality floor
+    from the catalogue beside the observed quality signals.
+#}
+
+with
+
+feature_task_watts as (
+
+    select * from {{ ref('mart_feature_task_watts') }}
+
+),
+
+feature_catalogue as (
+
+    select * from {{ ref('feature_catalogue') }}
+
+),
+
+quarterly as (
+
+    select
+        feature,
+        cast({{ dbt.date_trunc('quarter', 'task_date') }} as date) as quarter_start,
+        sum(tasks) as tasks,
+        sum(completed_tasks) as completed_tasks,
+        sum(retries) as retries,
+        sum(facility_wh) as facility_wh,
+        sum(facility_wh_low) as facility_wh_low,
+        sum(facility_wh_high) as facility_wh_high,
+        sum(wasted_wh) as wasted_wh,
+        sum(gco2e_location) as gco2e_location,
+        sum(gco2e_location_low) as gco2e_location_low,
+        sum(gco2e_location_high) as gco2e_location_high,
+        sum(gco2e_embodied) as gco2e_embodied,
+        sum(output_tokens) as output_tokens,
+        sum(accelerator_wh) as accelerator_wh,
+        sum(input_tokens) as input_tokens,
+        sum(cached_input_tokens) as cached_input_tokens,
+        sum(batch_size_sum) as batch_size_sum,
+        sum(calls_with_batch_size) as calls_with_batch_size,
+        sum(rated_tasks) as rated_tasks,
+        sum(quality_score_sum) as quality_score_sum
+
+    from feature_task_watts
+    group by feature, cast({{ dbt.date_trunc('quarter', 'task_date') }} as date)
+
+),
+
+final as (
+
+    select
+        quarterly.feature || '|' || cast(quarterly.quarter_start as varchar) as feature_quarter_id,
+        quarterly.feature,
+        quarterly.quarter_start,
+        cast(extract(year from quarterly.quarter_start) as varchar)
+        || '-Q' || cast(extract(quarter from quarterly.quarter_start) as varchar) as quarter_label,
+        quarterly.tasks,
+        quarterly.completed_tasks,
+        quarterly.retries,
+        quarterly.facility_wh,
+        quarterly.wasted_wh,
+        quarterly.gco2e_location,
+        quarterly.gco2e_embodied,
+        quarterly.facility_wh / nullif(quarterly.completed_tasks, 0) as task_wh,
+        quarterly.facility_wh_low / nullif(quarterly.completed_tasks, 0) as task_wh_low,
+        quarterly.facility_wh_high / nullif(quarterly.completed_tasks, 0) as task_wh_high,
+        quarterly.gco2e_location / nullif(quarterly.completed_tasks, 0) as task_gco2e,
+        quarterly.gco2e_location_low / nullif(quarterly.completed_tasks, 0) as task_gco2e_low,
+        quarterly.gco2e_location_high / nullif(quarterly.completed_tasks, 0) as task_gco2e_high,
+        quarterly.completed_tasks * 1.0 / nullif(quarterly.tasks, 0) as completion_rate,
+        quarterly.quality_score_sum / nullif(quarterly.rated_tasks, 0) as mean_quality_score,
+        quarterly.wasted_wh / nullif(quarterly.facility_wh, 0) as wasted_wh_share,
+        quarterly.output_tokens / nullif(quarterly.accelerator_wh, 0) as output_tokens_per_accelerator_wh,
+        quarterly.cached_input_tokens * 1.0 / nullif(quarterly.input_tokens, 0) as cache_hit_rate,
+        quarterly.batch_size_sum * 1.0 / nullif(quarterly.calls_with_batch_size, 0) as mean_batch_size,
+        feature_catalogue.quality_floor,
+        feature_catalogue.latency_target_ms,
+        feature_catalogue.is_deferrable
+
+    from quarterly
+    left join feature_catalogue
+        on quarterly.feature = feature_catalogue.feature
+
+)
+
+select * from final
