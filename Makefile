@@ -13,7 +13,7 @@ DEMO_RAW := target/sample
 TEST_RAW := target/test_sample
 TEST_DB := target/test_build.duckdb
 
-.PHONY: help venv sample test-sample scorecard demo test lint lint-python lint-sql pytest dbt-test semantic-test export report clean
+.PHONY: help venv sample test-sample scorecard daily demo test lint lint-python lint-sql pytest dbt-test semantic-test export report clean
 
 help:
 	@echo "make demo   - install, generate the sample workload, dbt build, print the scorecard"
@@ -31,6 +31,10 @@ venv: $(STAMP)
 
 sample: $(STAMP)
 	$(BIN)/python -m python_helpers.sample_workload --calls $(DEMO_CALLS) --seed $(SEED) --out $(DEMO_RAW)
+
+# Validate and load one day: make daily RAW=/data/telemetry DATE=2026-07-01
+daily: $(STAMP)
+	$(BIN)/python -m python_helpers.daily_load --raw-dir $(RAW) --date $(DATE)
 
 scorecard: $(STAMP)
 	$(BIN)/python -m python_helpers.scorecard

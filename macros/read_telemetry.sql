@@ -8,33 +8,48 @@
     extension. `optional_columns` (name -> SQL type) are filled with NULL when
     a file does not carry them, so an optional contract column never breaks a
     load; a missing required column still fails with the column's name.
+
+    `batched=true` (the daily load): when var('batch_date') is set, only the
+    day's partition `<raw_dir>/<name>/date=<batch_date>/**` is read. The file
+    each row came from is then returned in a `filename` column (on a warehouse
+    the source relation carries its own load metadata).
 #}
-{% macro read_telemetry(relation, optional_columns={}, required=true) %}
-    {{ return(adapter.dispatch('read_telemetry', 'task_watts')(relation, optional_columns, required)) }}
+{% macro read_telemetry(relation, optional_columns={}, required=true, batched=false) %}
+    {{ return(adapter.dispatch('read_telemetry', 'task_watts')(relation, optional_columns, required, batched)) }}
 {% endmacro %}
 
 
-{% macro default__read_telemetry(relation, optional_columns, required) %}
+{% macro default__read_telemetry(relation, optional_columns, required, batched=false) %}
     {{ return(relation) }}
 {% endmacro %}
 
 
-{% macro duckdb__read_telemetry(relation, optional_columns, required) %}
+{% macro duckdb__read_telemetry(relation, optional_columns, required, batched=false) %}
     {%- set name = relation.identifier -%}
     {%- set raw_dir = var('raw_dir') | string -%}
+    {%- set batch_date = var('batch_date', none) if batched else none -%}
+    {%- set file_option = ", filename = true" if batched else "" -%}
     {%- set template -%}
         (select
         {%- for column, data_type in optional_columns.items() %}
-            cast(null as {{ data_type }}) as {{ column }}{{ "," if not loop.last }}
+            cast(null as {{ data_type }}) as {{ column }}{{ "," if not loop.last or batched }}
         {%- endfor %}
+        {%- if batched %}
+            cast(null as varchar) as filename
+        {%- endif %}
         where false)
     {%- endset -%}
     {%- if not execute -%}
         {{ return(relation) }}
     {%- endif -%}
-    {%- set files = task_watts.telemetry_files(raw_dir, name) -%}
+    {%- set files = task_watts.telemetry_files(raw_dir, name, batch_date) -%}
     {%- if files | length == 0 -%}
-        {%- if required -%}
+        {%- if required and batch_date is not none -%}
+            {{ exceptions.raise_compiler_error(
+                "No telemetry file for '" ~ name ~ "' of batch " ~ batch_date ~ " in raw_dir '"
+                ~ raw_dir ~ "': expected files under " ~ name ~ "/date=" ~ batch_date ~ "/."
+            ) }}
+        {%- elif required -%}
             {{ exceptions.raise_compiler_error(
                 "No telemetry file for '" ~ name ~ "' in raw_dir '" ~ raw_dir ~ "': expected "
                 ~ name ~ ".parquet, .csv, .jsonl/.ndjson/.json, or a folder " ~ name
@@ -50,17 +65,19 @@
         {%- if extension == 'parquet' -%}
             {%- do readers.append(
                 "select * from read_parquet(" ~ path_list
-                ~ ", union_by_name = true, hive_partitioning = false)"
+                ~ ", union_by_name = true, hive_partitioning = false" ~ file_option ~ ")"
             ) -%}
         {%- elif extension == 'csv' -%}
             {%- do readers.append(
                 "select * from read_csv(" ~ path_list
-                ~ ", header = true, union_by_name = true, hive_partitioning = false)"
+                ~ ", header = true, union_by_name = true, hive_partitioning = false"
+                ~ file_option ~ ")"
             ) -%}
         {%- else -%}
             {%- do readers.append(
                 "select * from read_json(" ~ path_list
-                ~ ", format = 'newline_delimited', union_by_name = true, hive_partitioning = false)"
+                ~ ", format = 'newline_delimited', union_by_name = true, hive_partitioning = false"
+                ~ file_option ~ ")"
             ) -%}
         {%- endif -%}
     {%- endfor -%}
@@ -77,13 +94,19 @@
 
 {#
     List (extension, path) pairs of the files holding telemetry `name` under
-    `raw_dir`, sorted so that reruns read files in the same order.
+    `raw_dir`, sorted so that reruns read files in the same order. With a
+    `batch_date`, only the files of that day's partition folder.
 #}
-{% macro telemetry_files(raw_dir, name) %}
+{% macro telemetry_files(raw_dir, name, batch_date=none) %}
     {%- set extensions = ['parquet', 'csv', 'jsonl', 'ndjson', 'json'] -%}
     {%- set globs = [] -%}
     {%- for extension in extensions -%}
-        {%- for pattern in [name ~ "." ~ extension, name ~ "/**/*." ~ extension] -%}
+        {%- if batch_date is none -%}
+            {%- set patterns = [name ~ "." ~ extension, name ~ "/**/*." ~ extension] -%}
+        {%- else -%}
+            {%- set patterns = [name ~ "/date=" ~ batch_date ~ "/**/*." ~ extension] -%}
+        {%- endif -%}
+        {%- for pattern in patterns -%}
             {%- do globs.append(
                 "select '" ~ extension ~ "' as extension, file from glob('"
                 ~ raw_dir ~ "/" ~ pattern ~ "')"

@@ -6,11 +6,26 @@
     carbon. The arithmetic itself lives in python_helpers.footprint, once.
 #}
 
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='call_id',
+        full_refresh=(var('batch_date', none) is none),
+        pre_hook="{{ task_watts.clear_current_batch() }}",
+    )
+}}
+{# A daily load prices only the calls the join rewrote in this run. Changing a
+   coefficient seed needs a full build (no batch_date) to reprice history. #}
+
 with
 
 calls as (
 
     select * from {{ ref('int_inference_calls__joined_to_tasks') }}
+    {% if is_incremental() %}
+        where loaded_by_invocation = '{{ invocation_id }}'
+    {% endif %}
 
 ),
 

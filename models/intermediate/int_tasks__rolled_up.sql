@@ -1,10 +1,70 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='task_id',
+        full_refresh=(var('batch_date', none) is none),
+    )
+}}
+{#
+    One row per task from all its accepted events. A daily load recomputes only
+    the tasks its day touched, from every event of those tasks (the scan starts
+    at the earliest event any of them has): a completion arriving days after
+    the calls updates the task's outcome.
+#}
+
 with
+
+accepted_events as (
+
+    select * from {{ ref('int_task_events__accepted') }}
+
+),
+
+{% if is_incremental() %}
+
+batch_tasks as (
+
+    select distinct task_id from accepted_events
+    where batch_date = {{ task_watts.batch_date_literal() }}
+
+),
+
+scan_start as (
+
+    select min(first_event_at) as first_event_at
+    from (
+        select accepted_events.event_at as first_event_at
+        from accepted_events
+        where accepted_events.batch_date = {{ task_watts.batch_date_literal() }}
+        union all
+        select earlier.first_event_at
+        from {{ this }} as earlier
+        inner join batch_tasks
+            on earlier.task_id = batch_tasks.task_id
+    ) as starts
+
+),
 
 task_events as (
 
-    select * from {{ ref('stg_telemetry__task_events') }}
+    select accepted_events.*
+    from accepted_events
+    inner join batch_tasks
+        on accepted_events.task_id = batch_tasks.task_id
+    where accepted_events.event_at >= (select scan_start.first_event_at from scan_start)
 
 ),
+
+{% else %}
+
+    task_events as (
+
+        select * from accepted_events
+
+    ),
+
+{% endif %}
 
 rolled_up as (
 
@@ -18,6 +78,7 @@ rolled_up as (
             min(event_at)
         ) as started_at,
         max(event_at) as last_event_at,
+        min(event_at) as first_event_at,
         min(case when event_type = 'completed' then event_at end) as completed_at,
         sum(case when event_type = 'completed' then 1 else 0 end) as completed_events,
         sum(case when event_type = 'escalated' then 1 else 0 end) as escalated_events,
@@ -52,6 +113,7 @@ final as (
         retries,
         started_at,
         last_event_at as ended_at,
+        first_event_at,
         completed_at,
         quality_score,
         ratings,

@@ -1,14 +1,14 @@
 {#
     Every (model, gpu_type) that served a call must be priced by a coefficient
-    row. Checked on the staged calls so that it reports beside the other
-    contract failures instead of after them.
+    row. Calls without one are quarantined (unknown_model) before they are
+    accepted, so a row here means that routing broke.
 #}
 
 with
 
 inference_calls as (
 
-    select * from {{ ref('stg_telemetry__inference_calls') }}
+    select * from {{ ref('int_inference_calls__accepted') }}
 
 ),
 

@@ -1,3 +1,12 @@
+{#
+    The inference calls of the current load, typed to the input contract: one
+    day's partition in a daily load (var('batch_date')), every file otherwise.
+    Nothing is filtered here: row-level checks route rows to the accepted calls
+    or to the quarantine downstream, and `source_row_id` lets the two be
+    reconciled with this table row for row. Timestamps with a UTC offset are
+    converted to UTC (the session time zone); naive ones are taken as UTC.
+#}
+
 with
 
 source as (
@@ -10,17 +19,18 @@ source as (
             'batch_size': 'integer',
             'measured_energy_j': 'double',
         },
+        batched=true,
     ) }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(call_id as varchar) as call_id,
         cast(nullif(trim(cast(task_id as varchar)), '') as varchar) as task_id,
-        cast(started_at as timestamp) as started_at,
-        cast(ended_at as timestamp) as ended_at,
+        cast(cast(started_at as timestamptz) as timestamp) as started_at,
+        cast(cast(ended_at as timestamptz) as timestamp) as ended_at,
         cast(model as varchar) as model,
         cast(lower(provider) as varchar) as provider,
         cast(region as varchar) as region,
@@ -31,9 +41,57 @@ final as (
         cast(cached_input_tokens as bigint) as cached_input_tokens,
         cast(output_tokens as bigint) as output_tokens,
         cast(lower(status) as varchar) as status,
-        cast(measured_energy_j as double) as measured_energy_j
+        cast(measured_energy_j as double) as measured_energy_j,
+        cast(filename as varchar) as source_file
 
     from source
+
+),
+
+hashed as (
+
+    select
+        *,
+        md5(concat_ws(
+            '|', call_id, task_id, started_at, ended_at, model, provider, region, gpu_type,
+            gpu_count, batch_size, input_tokens, cached_input_tokens, output_tokens, status,
+            measured_energy_j
+        )) as row_hash
+    from typed
+
+),
+
+final as (
+
+    select
+        call_id,
+        task_id,
+        started_at,
+        ended_at,
+        model,
+        provider,
+        region,
+        gpu_type,
+        gpu_count,
+        batch_size,
+        input_tokens,
+        cached_input_tokens,
+        output_tokens,
+        status,
+        measured_energy_j,
+        cast(
+            try_cast(regexp_extract(source_file, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as date
+        ) as batch_date,
+        source_file,
+        row_hash,
+        -- Identical rows of one file are told apart by their rank among themselves.
+        cast(
+            coalesce(source_file, '') || '#' || row_hash || '#'
+            || row_number() over (partition by source_file, row_hash order by call_id)
+            as varchar
+        ) as source_row_id
+
+    from hashed
 
 )
 

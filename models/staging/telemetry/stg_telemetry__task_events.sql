@@ -1,3 +1,11 @@
+{#
+    The task events of the current load (one day's partition in a daily load,
+    every file otherwise), typed, the user id pseudonymised (salted SHA-256)
+    and never kept in clear. Nothing is filtered: row-level checks route rows
+    to the accepted events or to the quarantine downstream. Any other raw
+    column (free text such as a prompt) is never selected.
+#}
+
 with
 
 source as (
@@ -5,22 +13,60 @@ source as (
     select * from {{ read_telemetry(
         source('telemetry', 'task_events'),
         optional_columns={'quality_score': 'double'},
+        batched=true,
     ) }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(event_id as varchar) as event_id,
         cast(task_id as varchar) as task_id,
         cast(feature as varchar) as feature,
         cast(lower(event_type) as varchar) as event_type,
-        cast(event_at as timestamp) as event_at,
+        cast(cast(event_at as timestamptz) as timestamp) as event_at,
         cast({{ hash_user_id('cast(user_id as varchar)') }} as varchar) as user_id_hash,
-        cast(quality_score as double) as quality_score
+        cast(quality_score as double) as quality_score,
+        cast(filename as varchar) as source_file
 
     from source
+
+),
+
+hashed as (
+
+    select
+        *,
+        md5(concat_ws(
+            '|', event_id, task_id, feature, event_type, event_at, user_id_hash, quality_score
+        )) as row_hash
+    from typed
+
+),
+
+final as (
+
+    select
+        event_id,
+        task_id,
+        feature,
+        event_type,
+        event_at,
+        user_id_hash,
+        quality_score,
+        cast(
+            try_cast(regexp_extract(source_file, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as date
+        ) as batch_date,
+        source_file,
+        row_hash,
+        cast(
+            coalesce(source_file, '') || '#' || row_hash || '#'
+            || row_number() over (partition by source_file, row_hash order by event_id)
+            as varchar
+        ) as source_row_id
+
+    from hashed
 
 )
 

@@ -1,0 +1,61 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='call_id',
+        full_refresh=(var('batch_date', none) is none),
+        pre_hook="{{ task_watts.clear_current_batch() }}",
+    )
+}}
+{#
+    The calls that passed every rejecting row rule, one row per call_id,
+    across all loaded days. A daily load adds its day; a call_id already
+    accepted from another day stays as it was (the later copy is quarantined
+    as duplicate_call). Calls without a task are kept here (unattributed).
+#}
+
+with
+
+validated_calls as (
+
+    select * from {{ ref('int_inference_calls__validated') }}
+
+),
+
+final as (
+
+    select
+        validated_calls.call_id,
+        validated_calls.task_id,
+        validated_calls.started_at,
+        validated_calls.ended_at,
+        validated_calls.model,
+        validated_calls.provider,
+        validated_calls.region,
+        validated_calls.gpu_type,
+        validated_calls.gpu_count,
+        validated_calls.batch_size,
+        validated_calls.input_tokens,
+        validated_calls.cached_input_tokens,
+        validated_calls.output_tokens,
+        validated_calls.status,
+        validated_calls.measured_energy_j,
+        validated_calls.batch_date,
+        validated_calls.source_row_id
+
+    from validated_calls
+    {% if is_incremental() %}
+        -- The pre-hook removed this day's earlier load: what is left is other days.
+        left join {{ this }} as earlier
+            on validated_calls.call_id = earlier.call_id
+    {% endif %}
+    where
+        validated_calls.passes_row_rules
+        and not validated_calls.is_duplicate_call
+    {% if is_incremental() %}
+            and earlier.call_id is null
+        {% endif %}
+
+)
+
+select * from final

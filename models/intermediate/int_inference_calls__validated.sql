@@ -1,0 +1,95 @@
+{#
+    Every staged call of the current load with the outcome of each row-level
+    rule (one flag per quarantine reason). Rows failing any rejecting rule go
+    to the quarantine instead of the footprint; a call without a task_id is
+    only flagged (no_task): it is priced as unattributed energy. Of several
+    copies of one call_id that pass the rules, the first by (batch day, start,
+    content) is kept: the same winner whatever the file order.
+#}
+
+with
+
+calls as (
+
+    select * from {{ ref('stg_telemetry__inference_calls') }}
+
+),
+
+model_energy_coefficients as (
+
+    select distinct
+        model,
+        gpu_type
+    from {{ ref('model_energy_coefficients') }}
+
+),
+
+datacenter_regions as (
+
+    select distinct region from {{ ref('datacenter_regions') }}
+
+),
+
+checked as (
+
+    select
+        calls.*,
+        calls.ended_at < calls.started_at
+        or {{ is_bad_timestamp('calls.started_at', 'calls.batch_date') }}
+        or {{ is_bad_timestamp('calls.ended_at', 'calls.batch_date') }} as is_bad_timestamp,
+        least(calls.input_tokens, calls.cached_input_tokens, calls.output_tokens) < 0
+            as is_negative_tokens,
+        calls.cached_input_tokens > calls.input_tokens as is_cached_gt_input,
+        greatest(calls.input_tokens, calls.cached_input_tokens, calls.output_tokens)
+        > {{ var('max_tokens_per_call') }} as is_tokens_out_of_range,
+        model_energy_coefficients.model is null as is_unknown_model,
+        datacenter_regions.region is null as is_unknown_region,
+        calls.status not in ('ok', 'error', 'timeout', 'cancelled') as is_unknown_status,
+        coalesce(
+            calls.gpu_count < 1 or calls.batch_size < 1 or calls.measured_energy_j < 0, false
+        ) as is_invalid_value,
+        calls.task_id is null as is_no_task
+
+    from calls
+    left join model_energy_coefficients
+        on
+            calls.model = model_energy_coefficients.model
+            and coalesce(calls.gpu_type, '') = coalesce(model_energy_coefficients.gpu_type, '')
+    left join datacenter_regions
+        on calls.region = datacenter_regions.region
+
+),
+
+ruled as (
+
+    select
+        *,
+        not coalesce(
+            is_bad_timestamp
+            or is_negative_tokens
+            or is_cached_gt_input
+            or is_tokens_out_of_range
+            or is_unknown_model
+            or is_unknown_region
+            or is_unknown_status
+            or is_invalid_value,
+            false
+        ) as passes_row_rules
+    from checked
+
+),
+
+final as (
+
+    select
+        *,
+        passes_row_rules
+        and row_number() over (
+            partition by call_id, passes_row_rules
+            order by batch_date asc nulls first, started_at asc, row_hash asc, source_row_id asc
+        ) > 1 as is_duplicate_call
+    from ruled
+
+)
+
+select * from final

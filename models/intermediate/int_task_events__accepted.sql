@@ -1,0 +1,53 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        full_refresh=(var('batch_date', none) is none),
+        pre_hook="{{ task_watts.clear_current_batch() }}",
+    )
+}}
+{#
+    The task events that passed every row rule, one row per event_id, across
+    all loaded days. A daily load adds its day; an event_id already accepted
+    from another day stays as it was (the later copy is quarantined as
+    duplicate_event).
+#}
+
+with
+
+validated_events as (
+
+    select * from {{ ref('int_task_events__validated') }}
+
+),
+
+final as (
+
+    select
+        validated_events.event_id,
+        validated_events.task_id,
+        validated_events.feature,
+        validated_events.event_type,
+        validated_events.event_at,
+        validated_events.user_id_hash,
+        validated_events.quality_score,
+        validated_events.batch_date,
+        validated_events.source_row_id
+
+    from validated_events
+    {% if is_incremental() %}
+        -- The pre-hook removed this day's earlier load: what is left is other days.
+        left join {{ this }} as earlier
+            on validated_events.event_id = earlier.event_id
+    {% endif %}
+    where
+        validated_events.passes_row_rules
+        and not validated_events.is_duplicate_event
+    {% if is_incremental() %}
+            and earlier.event_id is null
+        {% endif %}
+
+)
+
+select * from final

@@ -1,0 +1,100 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        full_refresh=(var('batch_date', none) is none),
+        pre_hook="{{ task_watts.clear_current_batch() }}",
+    )
+}}
+{#
+    Inference-call rows that broke a row-level rule: one row per (raw row,
+    reason), with the row as it arrived (typed). is_rejected is true when the
+    row is kept out of the footprint; a call without a task_id (no_task) is
+    listed with is_rejected = false: its energy stays in the footprint as
+    unattributed (has_task = false). For every batch, accepted rows plus
+    rejected raw rows equal the raw rows (assert_quarantine_reconciles_with_raw).
+#}
+
+with
+
+validated_calls as (
+
+    select * from {{ ref('int_inference_calls__validated') }}
+
+),
+
+accepted_calls as (
+
+    select * from {{ ref('int_inference_calls__accepted') }}
+
+),
+
+flagged as (
+
+    select
+        validated_calls.*,
+        accepted_calls.source_row_id is null as is_rejected,
+        -- Passed every rule and was first in its load, yet an earlier day holds the call_id.
+        validated_calls.passes_row_rules
+        and not validated_calls.is_duplicate_call
+        and accepted_calls.source_row_id is null as is_duplicate_of_earlier_day
+    from validated_calls
+    left join accepted_calls
+        on validated_calls.source_row_id = accepted_calls.source_row_id
+
+),
+
+reasons as (
+
+    {%- set rules = [
+        ('bad_timestamp', 'is_bad_timestamp'),
+        ('negative_tokens', 'is_negative_tokens'),
+        ('cached_gt_input', 'is_cached_gt_input'),
+        ('tokens_out_of_range', 'is_tokens_out_of_range'),
+        ('unknown_model', 'is_unknown_model'),
+        ('unknown_region', 'is_unknown_region'),
+        ('unknown_status', 'is_unknown_status'),
+        ('invalid_value', 'is_invalid_value'),
+        ('duplicate_call', 'is_duplicate_call or is_duplicate_of_earlier_day'),
+        ('no_task', 'is_no_task'),
+    ] %}
+    {%- for reason, condition in rules %}
+        select
+            '{{ reason }}' as reason,
+            *
+        from flagged
+        where {{ condition }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+final as (
+
+    select
+        batch_date,
+        source_file,
+        source_row_id,
+        reason,
+        is_rejected,
+        call_id,
+        task_id,
+        started_at,
+        ended_at,
+        model,
+        provider,
+        region,
+        gpu_type,
+        gpu_count,
+        batch_size,
+        input_tokens,
+        cached_input_tokens,
+        output_tokens,
+        status,
+        measured_energy_j
+
+    from reasons
+
+)
+
+select * from final

@@ -1,0 +1,82 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        full_refresh=(var('batch_date', none) is none),
+        pre_hook="{{ task_watts.clear_current_batch() }}",
+    )
+}}
+{#
+    Task-event rows that broke a row-level rule, one row per (raw row, reason),
+    kept out of the task roll-up. The user id is only present hashed.
+#}
+
+with
+
+validated_events as (
+
+    select * from {{ ref('int_task_events__validated') }}
+
+),
+
+accepted_events as (
+
+    select * from {{ ref('int_task_events__accepted') }}
+
+),
+
+flagged as (
+
+    select
+        validated_events.*,
+        accepted_events.source_row_id is null as is_rejected,
+        validated_events.passes_row_rules
+        and not validated_events.is_duplicate_event
+        and accepted_events.source_row_id is null as is_duplicate_of_earlier_day
+    from validated_events
+    left join accepted_events
+        on validated_events.source_row_id = accepted_events.source_row_id
+
+),
+
+reasons as (
+
+    {%- set rules = [
+        ('bad_timestamp', 'is_bad_timestamp'),
+        ('unknown_event_type', 'is_unknown_event_type'),
+        ('unknown_feature', 'is_unknown_feature'),
+        ('invalid_value', 'is_invalid_value'),
+        ('duplicate_event', 'is_duplicate_event or is_duplicate_of_earlier_day'),
+    ] %}
+    {%- for reason, condition in rules %}
+        select
+            '{{ reason }}' as reason,
+            *
+        from flagged
+        where {{ condition }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+final as (
+
+    select
+        batch_date,
+        source_file,
+        source_row_id,
+        reason,
+        is_rejected,
+        event_id,
+        task_id,
+        feature,
+        event_type,
+        event_at,
+        user_id_hash,
+        quality_score
+
+    from reasons
+
+)
+
+select * from final

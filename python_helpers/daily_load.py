@@ -1,0 +1,186 @@
+"""Load one day of telemetry: the contract gate, then an incremental ``dbt build`` of that day.
+
+    python -m python_helpers.daily_load --raw-dir DIR --date YYYY-MM-DD
+
+1. The Great Expectations gate (``python_helpers.gate``) validates the day's files
+   (``DIR/inference_calls/date=YYYY-MM-DD/*``, ``DIR/task_events/date=YYYY-MM-DD/*``). A
+   blocking failure prints the file, column, rule, row count and examples, writes the Data
+   Docs page and exits 2: dbt never runs and the warehouse is not touched.
+2. Otherwise ``dbt build --vars {batch_date: ..., raw_dir: ...}`` runs on a *copy* of the
+   warehouse file; the copy replaces the warehouse only when every model and test passed.
+   A failing build exits 1 and leaves the warehouse exactly as it was (the previous marts
+   still serve).
+
+Exit codes: 0 loaded, 1 dbt build failed (warehouse unchanged), 2 blocked by the gate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from python_helpers.gate import GateReport, validate_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+LOADED, FAILED, BLOCKED = 0, 1, 2
+
+
+@dataclass
+class LoadResult:
+    """What happened to one day."""
+
+    exit_code: int
+    gate: GateReport
+    messages: list[str]
+
+    @property
+    def loaded(self) -> bool:
+        return self.exit_code == LOADED
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB handle dbt-duckdb keeps open in this process after a run."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def run_dbt_build(
+    raw_dir: Path,
+    db_path: Path,
+    dbt_vars: dict[str, Any],
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+) -> tuple[bool, list[str]]:
+    """``dbt build`` of the project into ``db_path``; returns (success, failure messages)."""
+    from dbt.cli.main import dbtRunner
+
+    args = [
+        "build",
+        "--project-dir", str(ROOT),
+        "--profiles-dir", str(ROOT),
+        "--vars", json.dumps({"raw_dir": str(raw_dir), **dbt_vars}),
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+        "--no-version-check",
+        "--quiet",
+    ]  # fmt: skip
+    if target_path is not None:
+        args += ["--target-path", str(target_path)]
+    if log_path is not None:
+        args += ["--log-path", str(log_path)]
+    saved = {k: os.environ.get(k) for k in ("TASK_WATTS_RAW_DIR", "TASK_WATTS_DUCKDB_PATH")}
+    os.environ["TASK_WATTS_RAW_DIR"] = str(raw_dir)
+    os.environ["TASK_WATTS_DUCKDB_PATH"] = str(db_path)
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if result.exception is not None:
+        return False, [f"dbt raised: {result.exception}"]
+    failures = [
+        f"{r.node.name} [{getattr(r.status, 'value', r.status)}]: {r.message}"
+        for r in (result.result or [])
+        if str(getattr(r.status, "value", r.status)) in {"error", "fail", "runtime error"}
+    ]
+    return bool(result.success), failures
+
+
+def batch_summary(db_path: Path, batch_date: date) -> list[str]:
+    """Accepted and quarantined rows of the day, by reason (read-only)."""
+    day = batch_date.isoformat()
+    lines = []
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        for name, accepted in (
+            ("inference_calls", "int_inference_calls__accepted"),
+            ("task_events", "int_task_events__accepted"),
+        ):
+            n = con.sql(f"select count(*) from {accepted} where batch_date = '{day}'").fetchall()
+            reasons = con.sql(
+                f"select reason, count(*), bool_and(is_rejected) from quarantine__{name} "
+                f"where batch_date = '{day}' group by reason order by reason"
+            ).fetchall()
+            listed = ", ".join(
+                f"{reason} {count}{'' if rejected else ' (kept, flagged)'}"
+                for reason, count, rejected in reasons
+            )
+            lines.append(f"  {name}: {n[0][0]} accepted; quarantine__{name}: {listed or 'nothing'}")
+    return lines
+
+
+def load_day(
+    raw_dir: Path,
+    batch_date: date,
+    db_path: Path,
+    docs_dir: Path | None = None,
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+    extra_vars: dict[str, Any] | None = None,
+) -> LoadResult:
+    """Gate, then build ``batch_date`` into ``db_path`` atomically; see the module docstring."""
+    raw_dir, db_path = Path(raw_dir).resolve(), Path(db_path)
+    gate = validate_batch(raw_dir, batch_date, docs_dir=docs_dir)
+    messages = [gate.render()]
+    if not gate.passed:
+        messages.append(f"batch {batch_date} blocked: nothing loaded, {db_path} unchanged")
+        return LoadResult(BLOCKED, gate, messages)
+
+    staging = db_path.with_name(db_path.name + ".loading")
+    staging.unlink(missing_ok=True)
+    if db_path.exists():
+        shutil.copyfile(db_path, staging)
+    dbt_vars = {"batch_date": batch_date.isoformat(), **(extra_vars or {})}
+    ok, failures = run_dbt_build(raw_dir, staging, dbt_vars, target_path, log_path)
+    if not ok:
+        staging.unlink(missing_ok=True)
+        messages += [f"  {line}" for line in failures]
+        messages.append(f"dbt build of {batch_date} failed: {db_path} unchanged")
+        return LoadResult(FAILED, gate, messages)
+    os.replace(staging, db_path)
+    messages.append(f"batch {batch_date} loaded into {db_path}")
+    messages += batch_summary(db_path, batch_date)
+    return LoadResult(LOADED, gate, messages)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raw-dir", type=Path, required=True, help="folder of date=... folders")
+    parser.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=Path(os.environ.get("TASK_WATTS_DUCKDB_PATH", "target/task_watts.duckdb")),
+        help="warehouse file (default $TASK_WATTS_DUCKDB_PATH or target/task_watts.duckdb)",
+    )
+    parser.add_argument(
+        "--docs-dir", type=Path, default=Path("target/gx_docs"), help="Data Docs output folder"
+    )
+    parser.add_argument("--target-path", type=Path, default=None, help="dbt --target-path")
+    parser.add_argument("--log-path", type=Path, default=None, help="dbt --log-path")
+    args = parser.parse_args(argv)
+    result = load_day(
+        args.raw_dir, args.date, args.db, args.docs_dir, args.target_path, args.log_path
+    )
+    print("\n".join(result.messages))
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

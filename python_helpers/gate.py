@@ -1,0 +1,569 @@
+"""The contract gate: validate one day's raw telemetry with Great Expectations before dbt.
+
+Each file of the day (``<raw>/inference_calls/date=YYYY-MM-DD/*``, ``<raw>/task_events/...``)
+is read with DuckDB exactly as staging reads it, only its contract columns are fetched (a
+prompt or completion text column is never read), and the typed frame is validated by a GX 1.x
+suite through pandas (the SQL route to DuckDB is broken on this stack).
+
+Expectations come in two severities:
+
+* **blocking** (schema level): required columns present, at least one row, every value
+  castable to its contract type, required values present, and the drift thresholds
+  (share of calls without task_id, share of unknown batch sizes). One failure blocks the
+  batch: nothing is loaded.
+* **quarantine** (row level): token ranges, cached <= input, known model / region / status /
+  event type / feature, unique ids, timestamps inside the batch's day. They never block:
+  dbt routes the offending rows to the quarantine models with a reason code. The gate lists
+  them so the operator sees them before the load.
+
+Every failure names the file, the column, the rule, how many rows broke it and a few example
+values; the same results are rendered as Data Docs (static HTML) under ``docs_dir``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import pandas as pd
+import yaml
+
+ROOT: Final = Path(__file__).resolve().parents[1]
+INPUTS: Final[tuple[str, ...]] = ("inference_calls", "task_events")
+EXTENSIONS: Final[tuple[str, ...]] = ("parquet", "csv", "jsonl", "ndjson", "json")
+EXAMPLES: Final = 5
+STATUSES: Final = ("ok", "error", "timeout", "cancelled")
+EVENT_TYPES: Final = ("started", "completed", "retried", "abandoned", "escalated", "rated")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A contract column: DuckDB type, whether files must carry it, whether it may be empty."""
+
+    name: str
+    sql_type: str
+    required: bool = True
+    not_null: bool = True
+
+
+CONTRACTS: Final[dict[str, tuple[ColumnSpec, ...]]] = {
+    "inference_calls": (
+        ColumnSpec("call_id", "varchar"),
+        ColumnSpec("task_id", "varchar", not_null=False),
+        ColumnSpec("started_at", "timestamp"),
+        ColumnSpec("ended_at", "timestamp"),
+        ColumnSpec("model", "varchar"),
+        ColumnSpec("provider", "varchar"),
+        ColumnSpec("region", "varchar"),
+        ColumnSpec("gpu_type", "varchar", required=False, not_null=False),
+        ColumnSpec("gpu_count", "integer", required=False, not_null=False),
+        ColumnSpec("batch_size", "integer", required=False, not_null=False),
+        ColumnSpec("input_tokens", "bigint"),
+        ColumnSpec("cached_input_tokens", "bigint"),
+        ColumnSpec("output_tokens", "bigint"),
+        ColumnSpec("status", "varchar"),
+        ColumnSpec("measured_energy_j", "double", required=False, not_null=False),
+    ),
+    "task_events": (
+        ColumnSpec("event_id", "varchar"),
+        ColumnSpec("task_id", "varchar"),
+        ColumnSpec("feature", "varchar"),
+        ColumnSpec("event_type", "varchar"),
+        ColumnSpec("event_at", "timestamp"),
+        ColumnSpec("user_id", "varchar", not_null=False),
+        ColumnSpec("quality_score", "double", required=False, not_null=False),
+    ),
+}
+ROW_KEY: Final = {"inference_calls": "call_id", "task_events": "event_id"}
+
+
+# --------------------------------------------------------------------------------------------
+# Settings: the thresholds live in dbt_project.yml vars, the known values in the seeds.
+# --------------------------------------------------------------------------------------------
+
+
+def _seed_column(name: str, column: str) -> list[str]:
+    with (ROOT / "seeds" / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
+        return sorted({row[column] for row in csv.DictReader(handle)})
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """Thresholds and reference values the suites check against."""
+
+    lookback_days: int
+    tolerance_minutes: int
+    max_tokens_per_call: int
+    max_no_task_call_share: float
+    max_unknown_batch_size_share: float
+    models: tuple[str, ...]
+    regions: tuple[str, ...]
+    features: tuple[str, ...]
+    now: datetime
+
+    @classmethod
+    def from_project(cls, now: datetime | None = None) -> GateSettings:
+        """Read the vars from dbt_project.yml and the reference values from the seeds."""
+        project = yaml.safe_load((ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
+        v = project["vars"]
+        return cls(
+            lookback_days=int(v["late_arrival_lookback_days"]),
+            tolerance_minutes=int(v["timestamp_tolerance_minutes"]),
+            max_tokens_per_call=int(v["max_tokens_per_call"]),
+            max_no_task_call_share=float(v["max_no_task_call_share"]),
+            max_unknown_batch_size_share=float(v["max_unknown_batch_size_share"]),
+            models=tuple(_seed_column("model_energy_coefficients", "model")),
+            regions=tuple(_seed_column("datacenter_regions", "region")),
+            features=tuple(_seed_column("feature_catalogue", "feature")),
+            now=now or datetime.now(UTC).replace(microsecond=0, tzinfo=None),
+        )
+
+    def window(self, batch_date: date) -> tuple[datetime, datetime]:
+        """Earliest and latest acceptable timestamp for a row of ``batch_date``'s batch."""
+        day = datetime.combine(batch_date, datetime.min.time())
+        tolerance = timedelta(minutes=self.tolerance_minutes)
+        latest = min(day + timedelta(days=1) + tolerance, self.now + tolerance)
+        return day - timedelta(days=self.lookback_days), latest - timedelta(microseconds=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Findings and the report.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken rule in one file."""
+
+    file: str
+    column: str | None
+    rule: str
+    count: int
+    rows: int
+    examples: tuple[str, ...]
+    blocking: bool
+
+    def message(self) -> str:
+        where = f"column {self.column}" if self.column else "file"
+        examples = f", e.g. {', '.join(self.examples)}" if self.examples else ""
+        kind = "BLOCKED" if self.blocking else "quarantine"
+        return (
+            f"{kind}: {self.file}: {where}: {self.rule}: {self.count} of {self.rows} rows{examples}"
+        )
+
+
+@dataclass
+class GateReport:
+    """What the gate found in one day's files."""
+
+    batch_date: date
+    files: dict[str, list[Path]]
+    findings: list[Finding] = field(default_factory=list)
+    docs_index: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not any(f.blocking for f in self.findings)
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.blocking]
+
+    def render(self) -> str:
+        n_files = sum(len(v) for v in self.files.values())
+        head = (
+            f"gate {self.batch_date}: {'PASSED' if self.passed else 'BLOCKED'} "
+            f"({n_files} files, {len(self.blocking)} blocking, "
+            f"{len(self.findings) - len(self.blocking)} row-level findings)"
+        )
+        lines = [head, *(f"  {f.message()}" for f in self.findings)]
+        if self.docs_index is not None:
+            lines.append(f"  Data Docs: {self.docs_index}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading one file as staging does.
+# --------------------------------------------------------------------------------------------
+
+
+def batch_files(raw_dir: Path, name: str, batch_date: date) -> list[Path]:
+    """The day's files of input ``name``: ``<raw_dir>/<name>/date=<day>/**/*.<ext>``."""
+    folder = Path(raw_dir) / name / f"date={batch_date.isoformat()}"
+    return sorted(p for ext in EXTENSIONS for p in folder.rglob(f"*.{ext}") if p.is_file())
+
+
+def _reader(path: Path) -> str:
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix == "parquet":
+        return f"read_parquet({quoted}, hive_partitioning = false)"
+    if suffix == "csv":
+        return f"read_csv({quoted}, header = true, hive_partitioning = false)"
+    return f"read_json({quoted}, format = 'newline_delimited', hive_partitioning = false)"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _typed(spec: ColumnSpec) -> str:
+    col = _quote(spec.name)
+    if spec.sql_type == "timestamp":
+        # An offset converts to UTC (session time zone); a naive value is taken as UTC.
+        return f"try_cast(try_cast({col} as timestamptz) as timestamp)"
+    if spec.name == "task_id" and not spec.not_null:
+        return f"nullif(trim(cast({col} as varchar)), '')"
+    if spec.name in ("status", "event_type", "provider"):
+        return f"lower(cast({col} as varchar))"
+    return f"try_cast({col} as {spec.sql_type})"
+
+
+def read_frame(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> pd.DataFrame:
+    """The file's contract columns, typed, plus derived columns the blocking rules check.
+
+    ``<col>__uncastable`` holds the raw text of a value that does not cast to its type,
+    ``<col>__empty`` the row's key where a required value is missing. Columns outside the
+    contract appear as empty placeholders (so the column-set rule sees them) and their
+    values are never read. Raises ``duckdb.Error`` when the file cannot be read.
+    """
+    source = _reader(path)
+    in_file = [row[0] for row in con.sql(f"describe select * from {source}").fetchall()]
+    specs = {spec.name: spec for spec in CONTRACTS[name]}
+    key = _quote(ROW_KEY[name])
+    row_label = "'row ' || cast(row_number() over () as varchar)"
+    key_label = (
+        f"coalesce(cast({key} as varchar), {row_label})" if ROW_KEY[name] in in_file else row_label
+    )
+    selects: list[str] = []
+    for column in in_file:
+        spec = specs.get(column)
+        if spec is None:
+            selects.append(f"null as {_quote(column)}")
+            continue
+        typed = _typed(spec)
+        selects.append(f"{typed} as {_quote(column)}")
+        if spec.sql_type != "varchar":
+            selects.append(
+                f"case when {_quote(column)} is not null and {typed} is null "
+                f"then cast({_quote(column)} as varchar) end as {_quote(column + '__uncastable')}"
+            )
+        if spec.not_null:
+            selects.append(
+                f"case when {_quote(column)} is null then {key_label} end "
+                f"as {_quote(column + '__empty')}"
+            )
+    frame = con.sql(f"select {', '.join(selects)} from {source}").df()
+    for column in in_file:
+        if column in specs and specs[column].sql_type == "timestamp":
+            frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# The suites.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An expectation with the column and wording the report uses."""
+
+    expectation: Any
+    column: str | None
+    rule: str
+    blocking: bool
+
+
+def _rules(name: str, columns: Sequence[str], settings: GateSettings, day: date) -> list[Rule]:
+    import great_expectations.expectations as gxe
+
+    specs = CONTRACTS[name]
+    present = set(columns)
+    required = [s.name for s in specs if s.required]
+    rules = [
+        Rule(
+            gxe.ExpectTableColumnsToMatchSet(column_set=required, exact_match=False),
+            None,
+            "required columns present",
+            True,
+        ),
+        Rule(gxe.ExpectTableRowCountToBeBetween(min_value=1), None, "at least one row", True),
+    ]
+    for spec in specs:
+        if spec.name not in present:
+            continue
+        if spec.sql_type != "varchar":
+            rules.append(
+                Rule(
+                    gxe.ExpectColumnValuesToBeNull(column=f"{spec.name}__uncastable"),
+                    spec.name,
+                    f"values castable to {spec.sql_type}",
+                    True,
+                )
+            )
+        if spec.not_null:
+            rules.append(
+                Rule(
+                    gxe.ExpectColumnValuesToBeNull(column=f"{spec.name}__empty"),
+                    spec.name,
+                    "required value present",
+                    True,
+                )
+            )
+
+    def add(column: str, expectation: Any, rule: str, blocking: bool = False) -> None:
+        if column in present:
+            rules.append(Rule(expectation, column, rule, blocking))
+
+    earliest, latest = settings.window(day)
+    window = f"between {earliest:%Y-%m-%d %H:%M} and {latest:%Y-%m-%d %H:%M} UTC"
+    if name == "inference_calls":
+        no_task = settings.max_no_task_call_share
+        unknown_batch = settings.max_unknown_batch_size_share
+        add(
+            "task_id",
+            gxe.ExpectColumnValuesToNotBeNull(column="task_id", mostly=1 - no_task),
+            f"share of calls without task_id at most {no_task:.0%}",
+            blocking=True,
+        )
+        add(
+            "batch_size",
+            gxe.ExpectColumnValuesToNotBeNull(column="batch_size", mostly=1 - unknown_batch),
+            f"share of calls with unknown batch size at most {unknown_batch:.0%}",
+            blocking=True,
+        )
+        for column in ("input_tokens", "cached_input_tokens", "output_tokens"):
+            add(
+                column,
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=column, min_value=0, max_value=settings.max_tokens_per_call
+                ),
+                f"between 0 and {settings.max_tokens_per_call:,} tokens",
+            )
+        if {"input_tokens", "cached_input_tokens"} <= present:
+            add(
+                "cached_input_tokens",
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="input_tokens", column_B="cached_input_tokens", or_equal=True
+                ),
+                "cached_input_tokens <= input_tokens",
+            )
+        if {"started_at", "ended_at"} <= present:
+            add(
+                "ended_at",
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="ended_at", column_B="started_at", or_equal=True
+                ),
+                "ended_at >= started_at",
+            )
+        for column in ("started_at", "ended_at"):
+            add(
+                column,
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=column, min_value=earliest, max_value=latest
+                ),
+                window,
+            )
+        add("model", gxe.ExpectColumnValuesToBeInSet(column="model", value_set=settings.models),
+            "model in seeds/model_energy_coefficients.csv")  # fmt: skip
+        add("region", gxe.ExpectColumnValuesToBeInSet(column="region", value_set=settings.regions),
+            "region in seeds/datacenter_regions.csv")  # fmt: skip
+        add("status", gxe.ExpectColumnValuesToBeInSet(column="status", value_set=STATUSES),
+            f"status in {', '.join(STATUSES)}")  # fmt: skip
+        add("call_id", gxe.ExpectColumnValuesToBeUnique(column="call_id"), "unique in the batch")
+        for column in ("gpu_count", "batch_size"):
+            add(column, gxe.ExpectColumnValuesToBeBetween(column=column, min_value=1), ">= 1")
+        add(
+            "measured_energy_j",
+            gxe.ExpectColumnValuesToBeBetween(column="measured_energy_j", min_value=0),
+            ">= 0",
+        )
+    else:
+        add("event_type",
+            gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES),
+            f"event_type in {', '.join(EVENT_TYPES)}")  # fmt: skip
+        add("feature",
+            gxe.ExpectColumnValuesToBeInSet(column="feature", value_set=settings.features),
+            "feature in seeds/feature_catalogue.csv")  # fmt: skip
+        add("event_id", gxe.ExpectColumnValuesToBeUnique(column="event_id"), "unique in the batch")
+        add("event_at",
+            gxe.ExpectColumnValuesToBeBetween(column="event_at", min_value=earliest,
+                                              max_value=latest),
+            window)  # fmt: skip
+        add("quality_score",
+            gxe.ExpectColumnValuesToBeBetween(column="quality_score", min_value=0, max_value=1),
+            "between 0 and 1")  # fmt: skip
+    return rules
+
+
+# --------------------------------------------------------------------------------------------
+# Running the checkpoint.
+# --------------------------------------------------------------------------------------------
+
+
+def _examples(values: Iterable[Any]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        text = repr(value) if isinstance(value, str) else str(value)
+        if text not in out:
+            out.append(text)
+        if len(out) == EXAMPLES:
+            break
+    return tuple(out)
+
+
+def _finding(file: str, rule: Rule, result: Any, rows: int) -> Finding:
+    """Turn a failed expectation result into a Finding."""
+    res = result.result or {}
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        message = str(result.exception_info.get("exception_message", "")).splitlines()[:1]
+        return Finding(file, rule.column, rule.rule, rows, rows, tuple(message), rule.blocking)
+    details = res.get("details", {}).get("mismatched")
+    if details is not None:  # the column-set rule
+        missing = list(details.get("missing") or [])
+        known = {spec.name for specs in CONTRACTS.values() for spec in specs}
+        unexpected = [
+            c
+            for c in details.get("unexpected") or []
+            if c not in known and not c.endswith(("__uncastable", "__empty"))
+        ]
+        examples = [f"missing {c}" for c in missing] + [f"unexpected {c}" for c in unexpected]
+        column = ", ".join(missing) or None
+        return Finding(file, column, rule.rule, len(missing), rows, tuple(examples), True)
+    if "observed_value" in res and "unexpected_count" not in res:  # the row-count rule
+        return Finding(file, None, rule.rule, 0, rows, (f"{res['observed_value']} rows",), True)
+    count = int(res.get("unexpected_count") or 0)
+    return Finding(
+        file,
+        rule.column,
+        rule.rule,
+        count,
+        rows,
+        _examples(res.get("partial_unexpected_list") or []),
+        rule.blocking,
+    )
+
+
+def _context(docs_dir: Path | None) -> Any:
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except Exception:  # cosmetic only
+        pass
+    if docs_dir is not None:
+        context.add_data_docs_site(
+            site_name="task_watts",
+            site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(Path(docs_dir).resolve()),
+                },
+            },
+        )
+    return context
+
+
+def _read_error(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+        return f"not valid UTF-8 ({text[:160]})"
+    return text[:200]
+
+
+def validate_batch(
+    raw_dir: Path,
+    batch_date: date,
+    docs_dir: Path | None = None,
+    settings: GateSettings | None = None,
+) -> GateReport:
+    """Run the checkpoint on every file of ``batch_date``; see the module docstring."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    settings = settings or GateSettings.from_project()
+    files = {name: batch_files(Path(raw_dir), name, batch_date) for name in INPUTS}
+    report = GateReport(batch_date, files)
+    context = _context(docs_dir)
+    source = context.data_sources.add_pandas("raw_telemetry")
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    checkpoints: list[tuple[Any, pd.DataFrame, str, list[Rule], int]] = []
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+
+    def register(label: str, frame: pd.DataFrame, rules: list[Rule], file: str) -> None:
+        asset = source.add_dataframe_asset(label)
+        suite = context.suites.add(gx.ExpectationSuite(name=label))
+        for rule in rules:
+            suite.add_expectation(rule.expectation)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=label, data=asset.add_batch_definition_whole_dataframe(label), suite=suite
+            )
+        )
+        actions = []
+        if docs_dir is not None:
+            actions = [UpdateDataDocsAction(name="data_docs", site_names=["task_watts"])]
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=label,
+                validation_definitions=[definition],
+                actions=actions,
+                result_format=result_format,
+            )
+        )
+        checkpoints.append((checkpoint, frame, file, rules, len(frame)))
+
+    for name in INPUTS:
+        if not files[name]:
+            report.findings.append(
+                Finding(
+                    f"{raw_dir}/{name}/date={batch_date}/", None,
+                    "the day's folder holds at least one file", 0, 0, (), True,
+                )
+            )  # fmt: skip
+            continue
+        for i, path in enumerate(files[name]):
+            label = f"{name}.{batch_date}.{i}.{path.name}"
+            try:
+                frame = read_frame(con, path, name)
+            except duckdb.Error as error:
+                rule = Rule(
+                    gxe.ExpectColumnValuesToBeNull(column="read_error"), None, "file readable",
+                    True,
+                )  # fmt: skip
+                frame = pd.DataFrame({"read_error": [_read_error(error)]})
+                register(label, frame, [rule], str(path))
+                continue
+            register(label, frame, _rules(name, list(frame.columns), settings, batch_date),
+                     str(path))  # fmt: skip
+    con.close()
+
+    for checkpoint, frame, file, rules, rows in checkpoints:
+        outcome = checkpoint.run(batch_parameters={"dataframe": frame})
+        for validation in outcome.run_results.values():
+            by_id = {o.expectation_config.id: o for o in validation.results}
+            for rule in rules:
+                result = by_id[rule.expectation.id]
+                if not result.success:
+                    n = 0 if rule.rule == "file readable" else rows
+                    report.findings.append(_finding(file, rule, result, n))
+    if docs_dir is not None:
+        report.docs_index = Path(docs_dir).resolve() / "index.html"
+    return report

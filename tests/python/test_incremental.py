@@ -1,0 +1,135 @@
+"""Daily incremental loads: day by day equals one full build, and re-running a day is a no-op.
+
+Three days of a generated workload are written as ``date=YYYY-MM-DD`` folders (calls by start
+day, events by event day), with two cross-day twists: day 2 replays a call of day 1, and the
+completion of a day-1 task arrives in day 3, two days after its calls. The days are loaded one
+by one with the daily command's function (gate, then an incremental dbt build), then the same
+folder is built in one go; every public mart and quarantine must agree.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from python_helpers.daily_load import LOADED, load_day, run_dbt_build
+from python_helpers.sample_workload import write_sample_workload
+
+pytestmark = pytest.mark.e2e
+
+CALLS, EVENTS = "inference_calls", "task_events"
+DAYS = [date(2026, 6, 2), date(2026, 6, 3), date(2026, 6, 4)]
+TABLES = (
+    "fct_inference_call_footprint",
+    "fct_task_footprint",
+    "mart_feature_task_watts",
+    "mart_model_efficiency",
+    "quarantine__inference_calls",
+    "quarantine__task_events",
+)
+
+
+def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.sql(f"select * from {t} order by all").fetchall() for t in TABLES}
+
+
+def same(a: dict[str, list[tuple[Any, ...]]], b: dict[str, list[tuple[Any, ...]]]) -> list[str]:
+    """Tables whose rows differ (floats compared at 1e-9 relative)."""
+
+    def eq(x: Any, y: Any) -> bool:
+        if isinstance(x, float) and isinstance(y, float):
+            return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+        return x == y
+
+    return [
+        t
+        for t in TABLES
+        if len(a[t]) != len(b[t])
+        or not all(all(map(eq, r, s)) for r, s in zip(a[t], b[t], strict=True))
+    ]
+
+
+def outcome(db: Path, task_id: str) -> str:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql(
+            f"select outcome from fct_task_footprint where task_id = '{task_id}'"
+        ).fetchall()[0][0]
+
+
+@pytest.fixture(scope="module")
+def days_raw(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """Raw folder of three days; returns it, the replayed call id and the late task id."""
+    work = tmp_path_factory.mktemp("incremental")
+    write_sample_workload(work / "sample", n_calls=6_000, seed=3)
+    calls = pq.read_table(work / "sample" / f"{CALLS}.parquet")
+    events = pq.read_table(work / "sample" / f"{EVENTS}.parquet")
+    call_rows = [c for c in calls.to_pylist() if c["started_at"].date() in DAYS]
+    task_ids = {c["task_id"] for c in call_rows}
+    # Only tasks whose events all fall on the three days (no half tasks at the edges).
+    event_rows = [e for e in events.to_pylist() if e["task_id"] in task_ids]
+    outside = {e["task_id"] for e in event_rows if e["event_at"].date() not in DAYS}
+    call_rows = [c for c in call_rows if c["task_id"] not in outside]
+    event_rows = [e for e in event_rows if e["task_id"] not in outside]
+
+    # A completed task of day 1 whose events all fall on day 1: its completion arrives on day 3.
+    day1_tasks = {c["task_id"] for c in call_rows if c["started_at"].date() == DAYS[0]}
+    late = next(
+        e for e in event_rows
+        if e["event_type"] == "completed" and e["task_id"] in day1_tasks
+        and e["event_at"].date() == DAYS[0]
+    )  # fmt: skip
+    late["event_at"] += timedelta(days=2)
+    replayed = next(c for c in call_rows if c["started_at"].date() == DAYS[0])
+
+    raw = work / "raw"
+    for day in DAYS:
+        day_calls = [c for c in call_rows if c["started_at"].date() == day]
+        if day == DAYS[1]:
+            day_calls.append(dict(replayed))  # the gateway logs a day-1 call again on day 2
+        day_events = [e for e in event_rows if e["event_at"].date() == day]
+        for name, rows, schema in ((CALLS, day_calls, calls.schema),
+                                   (EVENTS, day_events, events.schema)):  # fmt: skip
+            folder = raw / name / f"date={day.isoformat()}"
+            folder.mkdir(parents=True)
+            pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-0.parquet")
+    return raw, replayed["call_id"], late["task_id"]
+
+
+def test_day_by_day_equals_full_build_and_rerun_is_idempotent(
+    days_raw: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    raw, replayed, late_task = days_raw
+    daily_db = tmp_path / "daily.duckdb"
+    paths = {"target_path": tmp_path / "target", "log_path": tmp_path / "logs"}
+
+    for i, day in enumerate(DAYS):
+        result = load_day(raw, day, daily_db, **paths)
+        assert result.exit_code == LOADED, "\n".join(result.messages)
+        if i == 1:
+            # Before its late completion, the day-1 task is not completed.
+            assert outcome(daily_db, late_task) != "completed"
+    # The completion two days after the calls updated the outcome.
+    assert outcome(daily_db, late_task) == "completed"
+    loaded = snapshot(daily_db)
+    dup = [r for r in loaded["quarantine__inference_calls"] if r[5] == replayed]
+    assert [(r[0], r[3], r[4]) for r in dup] == [(DAYS[1], "duplicate_call", True)]
+
+    # Re-running the last day changes nothing.
+    again = load_day(raw, DAYS[-1], daily_db, **paths)
+    assert again.exit_code == LOADED, "\n".join(again.messages)
+    assert same(loaded, snapshot(daily_db)) == []
+
+    # One full build of the same folder gives the same marts and quarantine.
+    full_db = tmp_path / "full.duckdb"
+    ok, failures = run_dbt_build(raw, full_db, {}, paths["target_path"], paths["log_path"])
+    assert ok, failures
+    assert same(loaded, snapshot(full_db)) == []
+    assert all(len(loaded[t]) > 0 for t in TABLES[:4])
