@@ -12,7 +12,7 @@
     row is kept out of the footprint; a call without a task_id (no_task) is
     listed with is_rejected = false: its energy stays in the footprint as
     unattributed (has_task = false). For every batch, accepted rows plus
-    rejected raw rows equal the raw rows (assert_quarantine_reconciles_with_raw).
+    rejected raw rows equal the raw rows (the reconciles_with_quarantine test on the staged rows).
 #}
 
 with

@@ -1,26 +1,28 @@
 {#
-    Nothing is lost: for every batch of the current load, the raw task_events rows
-    equal the rows accepted from it plus the rows quarantined (rejected) from
-    it. A row comes back for each batch whose books do not balance.
+    Nothing is lost: for every batch of the current load, the staged (raw) rows
+    equal the rows accepted from it plus the rows quarantined as rejected from
+    it, matched on source_row_id. Returns one row per batch whose books do not
+    balance.
 #}
+{% test reconciles_with_quarantine(model, accepted, quarantine) %}
 
 with
 
 staged as (
 
-    select * from {{ ref('stg_telemetry__task_events') }}
+    select * from {{ model }}
 
 ),
 
 accepted as (
 
-    select * from {{ ref('int_task_events__accepted') }}
+    select * from {{ accepted }}
 
 ),
 
 quarantined as (
 
-    select * from {{ ref('quarantine__task_events') }}
+    select * from {{ quarantine }}
 
 ),
 
@@ -78,3 +80,5 @@ final as (
 )
 
 select * from final
+
+{% endtest %}
