@@ -183,6 +183,19 @@ def render(rows: list[FeatureQuarter], unattributed_wh: float, total_wh: float) 
     return "\n".join(lines)
 
 
+def quarantined_calls(con: duckdb.DuckDBPyConnection) -> int:
+    """Raw calls kept out of the footprint by a rejecting rule (0 when no quarantine exists)."""
+    exists = con.sql(
+        "select count(*) from information_schema.tables "
+        "where table_name = 'quarantine__inference_calls'"
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    return con.sql(
+        "select count(distinct source_row_id) from quarantine__inference_calls where is_rejected"
+    ).fetchall()[0][0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -204,7 +217,13 @@ def main(argv: list[str] | None = None) -> int:
             "select coalesce(sum(case when not has_task then facility_wh end), 0), "
             "coalesce(sum(facility_wh), 0) from fct_inference_call_footprint"
         ).fetchall()[0]
+        quarantined = quarantined_calls(con)
     print(render(rows, unattributed_wh, total_wh))
+    if quarantined:
+        print(
+            f"Quarantined calls (rejected, energy NOT counted above): {quarantined:,}; "
+            "see quarantine__inference_calls for the reasons."
+        )
     return 0
 
 
