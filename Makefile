@@ -13,7 +13,7 @@ DEMO_RAW := target/sample
 TEST_RAW := target/test_sample
 TEST_DB := target/test_build.duckdb
 
-.PHONY: help venv sample test-sample scorecard daily demo test lint lint-python lint-sql pytest dbt-test semantic-test export report clean
+.PHONY: help venv browser sample test-sample scorecard daily demo test lint lint-python lint-sql pytest dbt-test semantic-test export report clean
 
 help:
 	@echo "make demo   - install, generate the sample workload, dbt build, print the scorecard"
@@ -81,7 +81,19 @@ dbt-test: test-sample
 	rm -f $(TEST_DB)
 	TASK_WATTS_RAW_DIR=$(TEST_RAW) TASK_WATTS_DUCKDB_PATH=$(TEST_DB) $(BIN)/dbt build
 
-pytest: $(STAMP)
+# The report's browser test renders the page in Debian's Chromium, driven through
+# its chromedriver (nothing downloaded at run time). Installed here when missing,
+# so `make test` works on a fresh machine; without root it says what to install.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+		else \
+			echo "the browser test needs: sudo apt-get install chromium chromium-driver" >&2; exit 1; \
+		fi; \
+	fi
+
+pytest: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 # The semantic layer against the test warehouse: dbt parse writes
