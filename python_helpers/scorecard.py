@@ -1,8 +1,8 @@
 """Print the per-feature task-watts scorecard: the latest quarter beside the previous one.
 
-Reads only the public mart ``mart_feature_task_watts`` (and the call fact for unattributed
-energy), opening the DuckDB file read-only as any BI tool would. Every quarterly ratio is
-recomputed from the mart's sums (a ratio of sums, never a mean of daily ratios).
+Reads only public marts (``mart_feature_quarter``, whose ratios are quarter sums divided,
+never means of daily ratios; the call fact for unattributed energy; the quarantine), opening
+the DuckDB file read-only as any BI tool would.
 
     python -m python_helpers.scorecard [--database target/task_watts.duckdb]
 """
@@ -22,40 +22,22 @@ TIERS = ("small", "medium", "large", "frontier")
 #: Changes smaller than this are noise for the trap warning (a quarter of sampling wobble).
 MATERIAL_CHANGE = 0.05
 
+# The quarterly roll-up (sums summed, then divided) lives in the mart; this only reads it.
 QUARTERLY_SQL = f"""
-with quarterly as (
-    select
-        feature,
-        year(task_date) || '-Q' || quarter(task_date) as quarter,
-        sum(tasks) as tasks,
-        sum(completed_tasks) as completed_tasks,
-        sum(facility_wh) as facility_wh,
-        sum(wasted_wh) as wasted_wh,
-        sum(gco2e_location) as gco2e_location,
-        sum(output_tokens) as output_tokens,
-        sum(accelerator_wh) as accelerator_wh,
-        sum(cached_input_tokens) as cached_input_tokens,
-        sum(input_tokens) as input_tokens,
-        sum(batch_size_sum) as batch_size_sum,
-        sum(calls_with_batch_size) as calls_with_batch_size,
-        {", ".join(f"sum(facility_wh_{t}) as facility_wh_{t}" for t in TIERS)}
-    from mart_feature_task_watts
-    group by all
-)
 select
     feature,
-    quarter,
+    quarter_label,
     tasks,
-    facility_wh / nullif(completed_tasks, 0) as task_wh,
-    gco2e_location / nullif(completed_tasks, 0) as task_gco2e,
-    completed_tasks / tasks as completion_rate,
-    output_tokens / nullif(accelerator_wh, 0) as output_tokens_per_wh,
-    wasted_wh / nullif(facility_wh, 0) as wasted_share,
-    cached_input_tokens / nullif(input_tokens, 0) as cache_hit_rate,
-    batch_size_sum / nullif(calls_with_batch_size, 0) as mean_batch_size,
-    {", ".join(f"facility_wh_{t} / nullif(facility_wh, 0) as share_{t}" for t in TIERS)}
-from quarterly
-order by feature, quarter
+    task_wh,
+    task_gco2e,
+    completion_rate,
+    output_tokens_per_accelerator_wh,
+    wasted_wh_share,
+    cache_hit_rate,
+    mean_batch_size,
+    {", ".join(f"energy_share_{t}" for t in TIERS)}
+from mart_feature_quarter
+order by feature, quarter_start
 """
 
 

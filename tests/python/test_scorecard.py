@@ -1,4 +1,4 @@
-"""The scorecard on a hand-made warehouse: quarterly ratios are sums divided, traps are flagged."""
+"""The scorecard on a hand-made warehouse: each quarter printed, traps flagged, gaps counted."""
 
 from __future__ import annotations
 
@@ -9,23 +9,20 @@ import pytest
 
 from python_helpers.scorecard import main
 
-# `trap`: 2026-Q2: facility 10 + 30 Wh over 10 + 10 completed -> task_wh 2.000;
-#           tokens 20000 / accelerator 4 Wh -> 5,000 tok/Wh
-#         2026-Q3: facility 12 + 36 Wh over 4 + 12 completed -> task_wh 48 / 16 = 3.000;
-#           tokens 60000 / accelerator 6 Wh -> 10,000 tok/Wh: tokens/Wh +100%, task-Wh +50%
-# `steady`: Q2 6 Wh / 3 completed = 2.000; Q3 days (1 Wh / 1) and (9 Wh / 2) -> 10 / 3 = 3.333,
-#           whereas the mean of daily ratios would be (1.0 + 4.5) / 2 = 2.75.
-MART_ROWS = [
-    # feature, task_date, tasks, completed, facility, wasted, gco2e, out_tok, acc_wh, cached,
-    # input, batch_sum, batch_calls, wh_small, wh_medium
-    ("trap", "2026-04-10", 10, 10, 10.0, 0.0, 4.0, 8000, 2.0, 50, 100, 40, 4, 0.0, 10.0),
-    ("trap", "2026-05-10", 10, 10, 30.0, 0.0, 12.0, 12000, 2.0, 50, 100, 40, 4, 0.0, 30.0),
-    ("trap", "2026-07-10", 8, 4, 12.0, 6.0, 5.0, 30000, 3.0, 80, 100, 40, 4, 12.0, 0.0),
-    ("trap", "2026-08-10", 16, 12, 36.0, 9.0, 15.0, 30000, 3.0, 80, 100, 40, 4, 36.0, 0.0),
-    ("steady", "2026-04-10", 4, 3, 6.0, 1.0, 0.6, 3000, 1.0, 10, 100, 8, 1, 6.0, 0.0),
-    ("steady", "2026-07-10", 1, 1, 1.0, 0.0, 0.1, 500, 0.5, 10, 100, 8, 1, 1.0, 0.0),
-    ("steady", "2026-08-10", 2, 2, 9.0, 0.0, 0.9, 1000, 1.0, 10, 100, 8, 1, 9.0, 0.0),
-]
+# Quarter rows as mart_feature_quarter holds them (its sums-then-divide roll-up is checked by
+# the dbt unit test feature_quarter_ratios_are_sums_divided). Values worked by hand:
+# `trap`:   Q2 task_wh 40/20 = 2.0, tokens/Wh 20000/4 = 5000, completion 20/20;
+#           Q3 task_wh 48/16 = 3.0, tokens/Wh 60000/6 = 10000, completion 16/24.
+# `steady`: Q2 task_wh 6/3 = 2.0, tokens/Wh 3000; Q3 task_wh 10/3, tokens/Wh 1500/1.5 = 1000.
+QUARTER_ROWS = [
+    # feature, quarter_start, label, tasks, task_wh, task_gco2e, completion, tok/Wh, wasted,
+    # cache, batch, share small, share medium
+    ("trap", "2026-04-01", "2026-Q2", 20, 2.0, 0.8, 1.0, 5000.0, 0.0, 0.5, 10.0, 0.0, 1.0),
+    ("trap", "2026-07-01", "2026-Q3", 24, 3.0, 20 / 16, 16 / 24, 10000.0, 0.3125, 0.8, 10.0,
+     1.0, 0.0),
+    ("steady", "2026-04-01", "2026-Q2", 4, 2.0, 0.2, 0.75, 3000.0, 1 / 6, 0.1, 8.0, 1.0, 0.0),
+    ("steady", "2026-07-01", "2026-Q3", 3, 10 / 3, 1 / 3, 1.0, 1000.0, 0.0, 0.1, 8.0, 1.0, 0.0),
+]  # fmt: skip
 
 
 @pytest.fixture
@@ -34,23 +31,20 @@ def warehouse(tmp_path: Path) -> Path:
     with duckdb.connect(str(path)) as con:
         con.sql(
             """
-            create table mart_feature_task_watts (
-                feature varchar, task_date date, tasks bigint, completed_tasks bigint,
-                facility_wh double, wasted_wh double, gco2e_location double,
-                output_tokens bigint, accelerator_wh double, cached_input_tokens bigint,
-                input_tokens bigint, batch_size_sum bigint, calls_with_batch_size bigint,
-                facility_wh_small double, facility_wh_medium double,
-                facility_wh_large double default 0, facility_wh_frontier double default 0
+            create table mart_feature_quarter (
+                feature varchar, quarter_start date, quarter_label varchar, tasks bigint,
+                task_wh double, task_gco2e double, completion_rate double,
+                output_tokens_per_accelerator_wh double, wasted_wh_share double,
+                cache_hit_rate double, mean_batch_size double,
+                energy_share_small double, energy_share_medium double,
+                energy_share_large double, energy_share_frontier double
             )
             """
         )
         con.executemany(
-            "insert into mart_feature_task_watts ("
-            "feature, task_date, tasks, completed_tasks, facility_wh, wasted_wh, gco2e_location,"
-            " output_tokens, accelerator_wh, cached_input_tokens, input_tokens, batch_size_sum,"
-            " calls_with_batch_size, facility_wh_small, facility_wh_medium"
-            ") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            MART_ROWS,
+            "insert into mart_feature_quarter values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "null, null)",
+            QUARTER_ROWS,
         )
         con.sql(
             "create table fct_inference_call_footprint as select * from (values "
@@ -74,18 +68,18 @@ def _row(output: str, feature: str | None, quarter: str) -> list[str]:
     raise AssertionError(f"no line for {feature} {quarter} in:\n{output}")
 
 
-def test_scorecard_ratios_are_quarter_sums_divided(
+def test_scorecard_prints_each_quarter_and_the_change(
     warehouse: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["--database", str(warehouse)]) == 0
     output = capsys.readouterr().out
     assert "2026-Q3 beside 2026-Q2" in output
     trap_q2 = _row(output, "trap", "2026-Q2")
-    # tasks, task-Wh 40/20, task-gCO2e 16/20, completion 20/20, tok/Wh 20000/4
+    # tasks, task-Wh, task-gCO2e, completion, tok/Wh
     assert trap_q2[2:7] == ["20", "2.000", "0.8000", "100.0%", "5,000"]
     steady_q3 = _row(output, None, "2026-Q3")  # features sort: steady's Q3 line comes first
     assert steady_q3[0] == "2026-Q3"
-    # steady Q3: 10 Wh / 3 completed = 3.333 (not the mean of daily ratios, 2.75); +67% on 2.000
+    # steady Q3: 3.333 Wh per completed task, +67% on 2.000
     assert steady_q3[1:4] == ["3", "3.333", "+67%"]
 
 

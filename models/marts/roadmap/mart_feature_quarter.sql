@@ -42,7 +42,11 @@ quarterly as (
         sum(batch_size_sum) as batch_size_sum,
         sum(calls_with_batch_size) as calls_with_batch_size,
         sum(rated_tasks) as rated_tasks,
-        sum(quality_score_sum) as quality_score_sum
+        sum(quality_score_sum) as quality_score_sum,
+        sum(facility_wh_small) as facility_wh_small,
+        sum(facility_wh_medium) as facility_wh_medium,
+        sum(facility_wh_large) as facility_wh_large,
+        sum(facility_wh_frontier) as facility_wh_frontier
 
     from feature_task_watts
     group by feature, cast({{ dbt.date_trunc('quarter', 'task_date') }} as date)
@@ -76,6 +80,10 @@ final as (
         quarterly.output_tokens / nullif(quarterly.accelerator_wh, 0) as output_tokens_per_accelerator_wh,
         quarterly.cached_input_tokens * 1.0 / nullif(quarterly.input_tokens, 0) as cache_hit_rate,
         quarterly.batch_size_sum * 1.0 / nullif(quarterly.calls_with_batch_size, 0) as mean_batch_size,
+        quarterly.facility_wh_small / nullif(quarterly.facility_wh, 0) as energy_share_small,
+        quarterly.facility_wh_medium / nullif(quarterly.facility_wh, 0) as energy_share_medium,
+        quarterly.facility_wh_large / nullif(quarterly.facility_wh, 0) as energy_share_large,
+        quarterly.facility_wh_frontier / nullif(quarterly.facility_wh, 0) as energy_share_frontier,
         feature_catalogue.quality_floor,
         feature_catalogue.latency_target_ms,
         feature_catalogue.is_deferrable
