@@ -59,7 +59,7 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
 
 def load(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
     """Everything the page shows, keyed by section."""
-    tier_sums = ", ".join(f"sum(facility_wh_{t}) as facility_wh_{t}" for t in TIERS)
+    tier_columns = ", ".join(f"facility_wh_{t}" for t in TIERS)
     return {
         "frontier": rows(
             con, "select * from mart_quality_frontier order by quarter_label, feature"
@@ -76,11 +76,9 @@ def load(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
         "levers": rows(
             con,
             f"""
-            select feature, year(task_date) || '-Q' || quarter(task_date) as quarter_label,
-                   sum(facility_wh) as facility_wh, {tier_sums},
-                   sum(cached_input_tokens) / nullif(sum(input_tokens), 0) as cache_hit_rate,
-                   sum(wasted_wh) / nullif(sum(facility_wh), 0) as wasted_share
-            from mart_feature_task_watts group by all order by feature, quarter_label
+            select feature, quarter_label, facility_wh, {tier_columns},
+                   cache_hit_rate, wasted_wh_share as wasted_share
+            from mart_feature_quarter order by feature, quarter_label
             """,
         ),
         "bands": rows(
