@@ -10,18 +10,28 @@ calls. The per-call formula, in the README's words:
                      * wh_per_1k_prefill_tokens
     decode_wh      = output_tokens / 1000 * wh_per_1k_decode_tokens
     batch_factor   = rel_energy(effective batch) / rel_energy(coefficient's reference batch)
+    token_model_wh = (prefill_wh + decode_wh) * batch_factor
+    idle_floor_wh  = gpu idle W * replica gpus * call hours / effective batch
     accelerator_wh = measured_energy_j / 3600 if measured,
-                     else (prefill_wh + decode_wh) * batch_factor
+                     else max(token_model_wh, idle_floor_wh)
     it_wh          = accelerator_wh * host_overhead
     facility_wh    = it_wh * pue
     gco2e_location = facility_wh / 1000 * grid_gco2e_per_kwh
     gco2e_market   = facility_wh / 1000 * (market factor, else grid_gco2e_per_kwh)
     gco2e_embodied = embodied g per GPU / lifetime hours * gpu count * call hours / batch
-    water_ml       = facility_wh * wue_l_per_kwh
+    water_ml       = it_wh * wue_l_per_kwh   (WUE is site water per kWh of IT energy)
+
+The idle floor is physics: a call holds its replica's accelerators for its whole
+duration, shared with the other sequences of its batch, and an accelerator never
+draws less than its idle power. The rated power (TDP) is the matching ceiling; it
+is not applied, it is checked (a call above it has an inconsistent latency or
+batch), and ``implied_gpu_power_w`` makes both visible on every call.
 
 ``_low`` / ``_high`` variants use the low / high coefficient bounds (per-token
-energy and cache residual); a measured call has no modelling uncertainty, so its
-bounds equal its measurement.
+energy, cache residual, host overhead) and, when the batch size was assumed, the
+largest / smallest plausible batch of the deployment. A measured call has no
+accelerator modelling uncertainty, so its accelerator bounds equal its
+measurement; its host overhead still carries bounds.
 """
 
 from __future__ import annotations
@@ -51,16 +61,24 @@ PRICING_INPUT_COLUMNS: Final[tuple[str, ...]] = (
     "cache_residual_low",
     "cache_residual_high",
     "relative_energy_at_batch",
+    "relative_energy_at_batch_low",
+    "relative_energy_at_batch_high",
     "relative_energy_at_reference_batch",
     "effective_batch_size",
+    "effective_batch_size_min",
+    "effective_batch_size_max",
+    "gpu_idle_w",
+    "gpu_tdp_w",
     "host_overhead",
+    "host_overhead_low",
+    "host_overhead_high",
     "pue",
     "wue_l_per_kwh",
     "grid_gco2e_per_kwh",
     "market_gco2e_per_kwh",
     "embodied_gco2e_per_gpu",
     "gpu_lifetime_hours",
-    "embodied_gpu_count",
+    "replica_gpu_count",
     "call_hours",
 )
 
@@ -85,8 +103,11 @@ CALL_FOOTPRINT_COLUMNS: Final[tuple[str, ...]] = (
     "output_tokens",
     "batch_size",
     "effective_batch_size",
+    "effective_batch_size_min",
+    "effective_batch_size_max",
     "is_batch_size_assumed",
     "energy_method",
+    "accelerator_wh_basis",
     "accelerator_wh",
     "accelerator_wh_low",
     "accelerator_wh_high",
@@ -104,6 +125,9 @@ CALL_FOOTPRINT_COLUMNS: Final[tuple[str, ...]] = (
     "wh_per_1k_decode_tokens",
     "cache_residual",
     "batch_factor",
+    "gpu_idle_w",
+    "gpu_tdp_w",
+    "implied_gpu_power_w",
     "host_overhead",
     "pue",
     "wue_l_per_kwh",
@@ -116,9 +140,9 @@ CALL_FOOTPRINT_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 
-def batch_factor() -> nw.Expr:
+def batch_factor(bound: Bound = "") -> nw.Expr:
     """Energy per token at the call's batch relative to the coefficient's reference batch."""
-    return nw.col("relative_energy_at_batch") / nw.col("relative_energy_at_reference_batch")
+    return nw.col(f"relative_energy_at_batch{bound}") / nw.col("relative_energy_at_reference_batch")
 
 
 def prefill_wh(bound: Bound = "") -> nw.Expr:
@@ -135,16 +159,60 @@ def decode_wh(bound: Bound = "") -> nw.Expr:
     return nw.col("output_tokens") / 1000.0 * nw.col(f"wh_per_1k_decode_tokens{bound}")
 
 
+def token_model_wh(bound: Bound = "") -> nw.Expr:
+    """Accelerator energy the per-token coefficients give at the call's batch."""
+    return (prefill_wh(bound) + decode_wh(bound)) * batch_factor(bound)
+
+
+#: The batch whose GPU share each bound uses: the low energy bound shares the
+#: accelerators with the most sequences, the high bound with the fewest.
+_BATCH_FOR_BOUND: Final[dict[Bound, str]] = {
+    "": "effective_batch_size",
+    "_low": "effective_batch_size_max",
+    "_high": "effective_batch_size_min",
+}
+
+
+def gpu_share_hours(bound: Bound = "") -> nw.Expr:
+    """Accelerator-hours the call holds: replica GPUs x duration / sequences sharing them."""
+    return (
+        nw.col("replica_gpu_count") * nw.col("call_hours") / nw.col(_BATCH_FOR_BOUND[bound])
+    )
+
+
+def idle_floor_wh(bound: Bound = "") -> nw.Expr:
+    """The least energy the call's share of its accelerators can draw: idle power for its time."""
+    return nw.col("gpu_idle_w") * gpu_share_hours(bound)
+
+
 def is_measured() -> nw.Expr:
     """A call whose serving layer attributed accelerator energy to it."""
     return ~nw.col("measured_energy_j").is_null()
 
 
 def accelerator_wh(bound: Bound = "") -> nw.Expr:
-    """Accelerator energy: the measurement when present, else the modelled estimate."""
-    modeled = (prefill_wh(bound) + decode_wh(bound)) * batch_factor()
+    """Accelerator energy: the measurement, else the token model raised to the idle floor."""
+    modeled = nw.max_horizontal(token_model_wh(bound), idle_floor_wh(bound))
     measured = nw.col("measured_energy_j") / JOULES_PER_WH
     return nw.when(is_measured()).then(measured).otherwise(modeled)
+
+
+def accelerator_wh_basis() -> nw.Expr:
+    """What set the central accelerator energy: measured, token_model or idle_floor."""
+    floored = idle_floor_wh() > token_model_wh()
+    return (
+        nw.when(is_measured())
+        .then(nw.lit("measured"))
+        .when(floored.fill_null(False))
+        .then(nw.lit("idle_floor"))
+        .otherwise(nw.lit("token_model"))
+    )
+
+
+def implied_gpu_power_w(accelerator: nw.Expr) -> nw.Expr:
+    """Average power per accelerator that ``accelerator`` Wh implies over the call's GPU share."""
+    share = gpu_share_hours()
+    return nw.when((share > 0) & ~nw.col("gpu_tdp_w").is_null()).then(accelerator / share)
 
 
 def energy_method() -> nw.Expr:
@@ -152,9 +220,9 @@ def energy_method() -> nw.Expr:
     return nw.when(is_measured()).then(nw.lit("measured")).otherwise(nw.col("coefficient_method"))
 
 
-def facility_wh_from(accelerator: nw.Expr) -> nw.Expr:
+def facility_wh_from(accelerator: nw.Expr, bound: Bound = "") -> nw.Expr:
     """Widen the boundary: host CPU/DRAM and idle reserve, then data-centre overhead (PUE)."""
-    return accelerator * nw.col("host_overhead") * nw.col("pue")
+    return accelerator * nw.col(f"host_overhead{bound}") * nw.col("pue")
 
 
 def gco2e_from(facility: nw.Expr, intensity: nw.Expr) -> nw.Expr:
@@ -167,7 +235,7 @@ def gco2e_embodied() -> nw.Expr:
     per_gpu_hour = nw.col("embodied_gco2e_per_gpu") / nw.col("gpu_lifetime_hours")
     return (
         per_gpu_hour
-        * nw.col("embodied_gpu_count")
+        * nw.col("replica_gpu_count")
         * nw.col("call_hours")
         / nw.col("effective_batch_size")
     )
@@ -185,12 +253,14 @@ def price_calls(calls: nw.LazyFrame) -> nw.LazyFrame:
     energy = calls.with_columns(
         batch_factor=batch_factor(),
         energy_method=energy_method(),
+        accelerator_wh_basis=accelerator_wh_basis(),
         **{f"accelerator_wh{bound}": accelerator_wh(bound) for bound in BOUNDS},
     )
     boundaries = energy.with_columns(
+        implied_gpu_power_w=implied_gpu_power_w(nw.col("accelerator_wh")),
         it_wh=nw.col("accelerator_wh") * nw.col("host_overhead"),
         **{
-            f"facility_wh{bound}": facility_wh_from(nw.col(f"accelerator_wh{bound}"))
+            f"facility_wh{bound}": facility_wh_from(nw.col(f"accelerator_wh{bound}"), bound)
             for bound in BOUNDS
         },
     )
@@ -206,7 +276,7 @@ def price_calls(calls: nw.LazyFrame) -> nw.LazyFrame:
             nw.coalesce("market_gco2e_per_kwh", "grid_gco2e_per_kwh"),
         ),
         gco2e_embodied=gco2e_embodied(),
-        water_ml=nw.col("facility_wh") * nw.col("wue_l_per_kwh"),
+        water_ml=nw.col("it_wh") * nw.col("wue_l_per_kwh"),
     )
     return carbon.select(*CALL_FOOTPRINT_COLUMNS)
 
@@ -235,6 +305,7 @@ TASK_FOOTPRINT_COLUMNS: Final[tuple[str, ...]] = (
     "feature",
     "outcome",
     "is_completed",
+    "is_pending",
     "attempts",
     "retries",
     "started_at",
@@ -250,7 +321,9 @@ TASK_FOOTPRINT_COLUMNS: Final[tuple[str, ...]] = (
 def roll_up_tasks(call_footprint: nw.LazyFrame, tasks: nw.LazyFrame) -> nw.LazyFrame:
     """One row per task: its outcome and the sums over all of its calls, retries included.
 
-    Every task in ``tasks`` appears once; a task with no call has zero energy. Calls
+    Every task in ``tasks`` appears once, pending ones included (flagged ``is_pending``:
+    readers leave them out of task-Wh until they mature); a task with no call has zero
+    energy. Calls
     whose task is unknown are left out here (they remain in the call footprint as
     unattributed energy).
     """
@@ -272,6 +345,7 @@ def roll_up_tasks(call_footprint: nw.LazyFrame, tasks: nw.LazyFrame) -> nw.LazyF
         "feature",
         "outcome",
         "is_completed",
+        "is_pending",
         "attempts",
         "retries",
         "started_at",

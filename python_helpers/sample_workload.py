@@ -73,22 +73,25 @@ class ModelSpec:
     provider: str
     gpu_type: str | None
     gpu_count: int | None
-    decode_tok_s: float  # per-sequence decode speed at low load
+    decode_tok_s: float  # vendor APIs: per-sequence decode speed
     ttft_s: float  # queueing + scheduling before the first token
-    prefill_tok_s: float  # uncached prompt tokens processed per second
-    wh_per_1k_tokens: float  # generator-only energy figure; NaN where never measured
+    prefill_tok_s: float  # vendor APIs: uncached prompt tokens processed per second
+    j_per_token: float  # self-hosted: accelerator J per decoded token at reference_batch
+    reference_batch: int  # batch at which j_per_token holds
+    replica_tdp_w: float  # rated power of the replica's GPUs together (0 for vendor APIs)
 
 
+# Self-hosted J/token are the published ML.ENERGY v3 measurements for the same model, GPU and
+# batch (ml-energy/leaderboard public/data/models/*.json), so the generated latencies and
+# telemetry energies are physically consistent with what such a deployment draws.
 MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec("llama-3.1-8b-instruct", "small", "self_hosted", "H100", 1, 120, 0.12, 20_000, 0.033),
-    ModelSpec("qwen3-30b-a3b", "small", "self_hosted", "B200", 1, 120, 0.12, 20_000, 0.0163),
-    ModelSpec("qwen3-32b", "medium", "self_hosted", "B200", 1, 60, 0.25, 8_000, 0.058),
-    ModelSpec("qwen3-235b-a22b-fp8", "large", "self_hosted", "B200", 4, 40, 0.45, 5_000, 0.11),
-    ModelSpec("gpt-4o", "large", "openai", None, None, 40, 0.45, 5_000, float("nan")),
-    ModelSpec(
-        "claude-sonnet-4", "frontier", "anthropic", None, None, 30, 0.70, 4_000, float("nan")
-    ),
-)
+    ModelSpec("llama-3.1-8b-instruct", "small", "self_hosted", "H100", 1, 0, 0.12, 0, 0.1186, 64, 700),
+    ModelSpec("qwen3-30b-a3b", "small", "self_hosted", "B200", 1, 0, 0.12, 0, 0.1571, 128, 1000),
+    ModelSpec("qwen3-32b", "medium", "self_hosted", "B200", 1, 0, 0.25, 0, 0.2086, 128, 1000),
+    ModelSpec("qwen3-235b-a22b-fp8", "large", "self_hosted", "B200", 4, 0, 0.45, 0, 0.9769, 128, 4000),
+    ModelSpec("gpt-4o", "large", "openai", None, None, 40, 0.45, 5_000, float("nan"), 64, 0),
+    ModelSpec("claude-sonnet-4", "frontier", "anthropic", None, None, 30, 0.70, 4_000, float("nan"), 64, 0),
+)  # fmt: skip
 MODEL_INDEX = {m.name: i for i, m in enumerate(MODELS)}
 GPU_TYPES: tuple[str, ...] = ("H100", "B200")
 PROVIDERS: tuple[str, ...] = ("self_hosted", "openai", "anthropic")
@@ -117,10 +120,21 @@ EVENT_TYPES: tuple[str, ...] = (
 EV_STARTED, EV_RETRIED, EV_COMPLETED, EV_ABANDONED, EV_ESCALATED, EV_RATED = range(6)
 
 BATCH_SIZES = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256], dtype=np.int32)
+# Energy per token relative to batch 64 at each of BATCH_SIZES: the ML.ENERGY v3 median for
+# 8-256, continued log-linearly below 8 (never measured there).
+BATCH_RELATIVE_ENERGY = np.array([16.565, 10.055, 6.104, 3.705, 2.249, 1.503, 1.0, 0.7038, 0.5288])
+# Share of the replica's rated power drawn while serving at each of BATCH_SIZES: ML.ENERGY v3
+# measured 64-98% of TDP from batch 8 up; smaller batches are memory-bound and draw less.
+BATCH_POWER_SHARE = np.array([0.45, 0.50, 0.60, 0.70, 0.80, 0.85, 0.85, 0.85, 0.85])
+# Prefill work per uncached input token, and per cached one, in decode-token equivalents.
+PREFILL_TOKEN_WEIGHT = 0.2
+CACHED_TOKEN_WEIGHT = 0.1
 BATCH_UNKNOWN_SHARE = 0.08  # serving logs that lost the batch context
 MAX_ATTEMPTS = 7
 RATED_SHARE = 0.30
-OPEN_RAMP_US = 96 * US_PER_HOUR  # tasks this close to the cutoff may still be open
+OPEN_RAMP_US = 24 * US_PER_HOUR  # tasks this close to the cutoff may still be open
+# Abandoning users who just leave: no abandoned event is ever logged for these tasks.
+SILENT_ABANDON_SHARE = 0.3
 # Share of us-central1 calls served by the telemetry-enabled node pool (~15% of self-hosted).
 TELEMETRY_SHARE_US_CENTRAL1 = 0.60
 
@@ -216,7 +230,9 @@ _M_GPU_COUNT = np.array([m.gpu_count or 0 for m in MODELS], dtype=np.int32)
 _M_DECODE = np.array([m.decode_tok_s for m in MODELS])
 _M_TTFT = np.array([m.ttft_s for m in MODELS])
 _M_PREFILL = np.array([m.prefill_tok_s for m in MODELS])
-_M_WH_PER_1K = np.array([m.wh_per_1k_tokens for m in MODELS])
+_M_J_PER_TOKEN = np.array([m.j_per_token for m in MODELS])
+_M_REF_BATCH_INDEX = np.array([int(np.flatnonzero(BATCH_SIZES == m.reference_batch)[0]) for m in MODELS])
+_M_REPLICA_TDP = np.array([m.replica_tdp_w for m in MODELS])
 
 
 def _batch_cdf() -> np.ndarray:
@@ -496,23 +512,45 @@ def _batch_sizes(rng: np.random.Generator, feat_c: np.ndarray) -> np.ndarray:
     return batch
 
 
+def _work_tokens(uncached: np.ndarray, cached: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """Decode-token equivalents of a call's work (prefill is cheaper per token, hits cheaper still)."""
+    return outputs + PREFILL_TOKEN_WEIGHT * (uncached + CACHED_TOKEN_WEIGHT * cached)
+
+
+def _j_per_token(model_c: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    """Accelerator J per decode-token equivalent at the call's batch (self-hosted models)."""
+    at_batch = BATCH_RELATIVE_ENERGY[np.searchsorted(BATCH_SIZES, batch)]
+    return _M_J_PER_TOKEN[model_c] * at_batch / BATCH_RELATIVE_ENERGY[_M_REF_BATCH_INDEX[model_c]]
+
+
 def _latency_s(
     rng: np.random.Generator,
     model_c: np.ndarray,
     feat_c: np.ndarray,
     uncached: np.ndarray,
+    cached: np.ndarray,
     outputs: np.ndarray,
     batch: np.ndarray,
     status: np.ndarray,
 ) -> np.ndarray:
-    """Wall-clock seconds per call: time to first token, prefill, decode; timeouts cut off."""
+    """Wall-clock seconds per call: time to first token, then the work; timeouts cut off.
+
+    A self-hosted call's work takes as long as its replica needs to spend the call's energy
+    share at the power it draws: its J x batch / (power share x rated power). Contention only
+    slows calls down, so no call implies more than the rated power.
+    """
     n = len(model_c)
-    # Bigger batches raise throughput but slow each sequence's decode a little.
-    decode_rate = _M_DECODE[model_c] * (1.0 + batch / 64.0) ** -0.5
     ttft = _M_TTFT[model_c] * np.exp(0.3 * rng.standard_normal(n))
-    decode = outputs / decode_rate * np.exp(0.15 * rng.standard_normal(n))
+    slowdown = 1.0 + np.abs(0.15 * rng.standard_normal(n))
+    self_hosted = _M_SELF_HOSTED[model_c]
+    power_w = BATCH_POWER_SHARE[np.searchsorted(BATCH_SIZES, batch)] * _M_REPLICA_TDP[model_c]
+    work_j = _work_tokens(uncached, cached, outputs) * _j_per_token(model_c, batch)
+    served = np.where(self_hosted, work_j * batch / np.where(self_hosted, power_w, 1.0), 0.0)
+    vendor = uncached / np.maximum(_M_PREFILL[model_c], 1) + outputs / np.maximum(
+        _M_DECODE[model_c], 1
+    )
     timeout = _F_TIMEOUT[feat_c]
-    latency = np.minimum(ttft + uncached / _M_PREFILL[model_c] + decode, 0.98 * timeout)
+    latency = ttft + np.where(self_hosted, served, np.minimum(vendor, 0.98 * timeout)) * slowdown
     latency = np.where(status == 2, timeout * (1.0 + 0.02 * rng.random(n)), latency)
     return np.maximum(latency, 0.005)
 
@@ -526,19 +564,13 @@ def _measured_energy_j(
     outputs: np.ndarray,
     batch: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Energy reported by the telemetry-enabled fleet, and which calls have it.
-
-    The per-token figures in MODELS and the formula here are the generator's own illustrative
-    numbers (so measured values look plausible next to the estimates), not the project's seeds.
-    """
+    """Energy reported by the telemetry-enabled fleet, and which calls have it."""
     n = len(model_c)
     fleet = (region_c == REGIONS.index("us-central1")) & _M_SELF_HOSTED[model_c]
     measured = fleet & (rng.random(n) < TELEMETRY_SHARE_US_CENTRAL1)
-    prefill = 0.2 * (uncached + 0.1 * cached)  # prefill is cheaper per token; cache hits ~10%
-    batch_factor = np.clip((64.0 / batch) ** 0.3, 0.5, 4.0)
-    wh = _M_WH_PER_1K[model_c] / 1000.0 * (prefill + outputs) * batch_factor
+    joules = _work_tokens(uncached, cached, outputs) * _j_per_token(model_c, batch)
     noise = np.exp(0.15 * rng.standard_normal(n))
-    return np.where(measured, np.round(wh * noise * 3600.0, 3), 0.0), measured
+    return np.where(measured, np.round(joules * noise, 3), 0.0), measured
 
 
 # --------------------------------------------------------------------------------------------
@@ -623,10 +655,12 @@ def _simulate_chunk(rng: np.random.Generator, chunk: _ChunkInput) -> _ChunkOutpu
     batch = np.where(self_hosted, _batch_sizes(rng, feat_c), 1).astype(np.int32)
     batch_unknown = ~self_hosted | (rng.random(len(task_c)) < BATCH_UNKNOWN_SHARE)
     latency_us = _seconds_to_us(
-        _latency_s(rng, model_c, feat_c, inputs - cached, outputs, batch, status)
+        _latency_s(rng, model_c, feat_c, inputs - cached, cached, outputs, batch, status)
     )
     call_start, att_start, last_end = _call_times(rng, lay, t0, latency_us)
     terminal_at, is_open = _terminal_times(rng, t0, terminal, last_end)
+    # Some abandoning users just leave: their tasks never get a terminal event.
+    is_open |= (terminal == EV_ABANDONED) & (rng.random(len(t0)) < SILENT_ABANDON_SHARE)
     region_c = _F_REGION[feat_c]
     energy, measured = _measured_energy_j(
         rng, model_c, region_c, inputs - cached, cached, outputs, batch
@@ -696,7 +730,7 @@ def _simulate_chunk(rng: np.random.Generator, chunk: _ChunkInput) -> _ChunkOutpu
 
 GRID_SOURCE = "illustrative: synthetic diurnal profile around the annual figure, not a measurement"
 # zone, annual gCO2e/kWh (as in the grid seed), summer UTC offset of local solar time
-GRID_ZONES: tuple[tuple[str, float, int], ...] = (("US-MIDW-MISO", 412.72, -5), ("BE", 122.0, 2))
+GRID_ZONES: tuple[tuple[str, float, int], ...] = (("US-MIDW-MISO", 412.72, -5), ("BE", 103.37, 2))
 GRID_AMPLITUDE = 0.18
 GRID_NOISE_SIGMA = 0.04
 

@@ -1,9 +1,11 @@
 {#
     Attach to every call the coefficients that price it: model energy per token
-    (with bounds), the batch-size curve at the call's and at the coefficient's
-    batch, the prefix-cache residual, the region's PUE / WUE / host overhead,
-    the finest grid intensity covering the call, and the accelerator's embodied
-    carbon. The arithmetic itself lives in python_helpers.footprint, once.
+    (with bounds), the batch-size curve at the call's batch (or, when the call
+    logged none, at its deployment's assumed batch and across the deployment's
+    plausible range) and at the coefficient's batch, the prefix-cache residual,
+    the region's PUE / WUE / host overhead (with bounds), the finest grid
+    intensity covering the call, and the accelerator's idle and rated power and
+    embodied carbon. The arithmetic itself lives in python_helpers.footprint, once.
 #}
 
 {{
@@ -71,6 +73,12 @@ accelerators as (
 
 ),
 
+deployment_batch_sizes as (
+
+    select * from {{ ref('deployment_batch_sizes') }}
+
+),
+
 default_cache_residual as (
 
     select
@@ -95,19 +103,45 @@ calls_with_coefficients as (
         model_energy_coefficients.wh_per_1k_decode_tokens,
         model_energy_coefficients.wh_per_1k_decode_tokens_low,
         model_energy_coefficients.wh_per_1k_decode_tokens_high,
-        coalesce(calls.gpu_type, model_energy_coefficients.proxy_gpu_type) as embodied_gpu_type,
-        coalesce(calls.gpu_count, model_energy_coefficients.proxy_gpu_count) as embodied_gpu_count,
+        coalesce(calls.gpu_type, model_energy_coefficients.proxy_gpu_type) as replica_gpu_type,
         calls.batch_size is null as is_batch_size_assumed,
         -- A vendor's per-token estimate already embeds the vendor's batching,
-        -- so an unknown vendor batch is the coefficient's own reference batch.
+        -- so an unknown vendor batch is the coefficient's own reference batch
+        -- (its uncertainty is in the coefficient's bounds). A self-hosted call
+        -- that logged none takes its deployment's declared batch, and its
+        -- bounds span the deployment's plausible range.
         coalesce(
             calls.batch_size,
             case
                 when model_energy_coefficients.energy_method = 'estimated'
                     then model_energy_coefficients.reference_batch_size
-                else {{ var('assumed_batch_size') }}
-            end
+            end,
+            deployment_batch_sizes.assumed_batch_size,
+            {{ var('assumed_batch_size') }}
         ) as effective_batch_size,
+        coalesce(
+            calls.batch_size,
+            case
+                when model_energy_coefficients.energy_method = 'estimated'
+                    then model_energy_coefficients.reference_batch_size
+            end,
+            deployment_batch_sizes.batch_size_low,
+            {{ var('assumed_batch_size_low') }}
+        ) as effective_batch_size_min,
+        coalesce(
+            calls.batch_size,
+            case
+                when model_energy_coefficients.energy_method = 'estimated'
+                    then model_energy_coefficients.reference_batch_size
+            end,
+            deployment_batch_sizes.batch_size_high,
+            {{ var('assumed_batch_size_high') }}
+        ) as effective_batch_size_max,
+        coalesce(
+            calls.gpu_count,
+            model_energy_coefficients.gpus_per_replica,
+            model_energy_coefficients.proxy_gpu_count
+        ) as replica_gpu_count,
         default_cache_residual.cache_residual,
         default_cache_residual.cache_residual_low,
         default_cache_residual.cache_residual_high,
@@ -115,6 +149,8 @@ calls_with_coefficients as (
         datacenter_regions.pue,
         datacenter_regions.wue_l_per_kwh,
         datacenter_regions.host_overhead,
+        datacenter_regions.host_overhead_low,
+        datacenter_regions.host_overhead_high,
         datacenter_regions.market_gco2e_per_kwh,
         {{ dbt.datediff('calls.started_at', 'calls.ended_at', 'millisecond') }}
         / 3600000.0 as call_hours
@@ -126,6 +162,11 @@ calls_with_coefficients as (
             and coalesce(calls.gpu_type, '') = coalesce(model_energy_coefficients.gpu_type, '')
     left join datacenter_regions
         on calls.region = datacenter_regions.region
+    left join deployment_batch_sizes
+        on
+            calls.model = deployment_batch_sizes.model
+            and coalesce(calls.gpu_type, '') = coalesce(deployment_batch_sizes.gpu_type, '')
+            and calls.region = deployment_batch_sizes.region
     left join default_cache_residual
         on 1 = 1
 
@@ -209,26 +250,25 @@ final as (
             and annual_intensity.period_start < annual_intensity.call_year_start,
             false
         ) as is_grid_intensity_carried_forward,
-        batch_at_call.relative_energy_from
-        + (
-            coalesce(batch_at_call.relative_energy_to, batch_at_call.relative_energy_from)
-            - batch_at_call.relative_energy_from
-        )
-        * coalesce(
-            (ln(calls_with_coefficients.effective_batch_size) - ln(batch_at_call.batch_size_from))
-            / (ln(batch_at_call.batch_size_to) - ln(batch_at_call.batch_size_from)),
-            0
-        ) as relative_energy_at_batch,
-        batch_at_reference.relative_energy_from
-        + (
-            coalesce(batch_at_reference.relative_energy_to, batch_at_reference.relative_energy_from)
-            - batch_at_reference.relative_energy_from
-        )
-        * coalesce(
-            (ln(calls_with_coefficients.reference_batch_size) - ln(batch_at_reference.batch_size_from))
-            / (ln(batch_at_reference.batch_size_to) - ln(batch_at_reference.batch_size_from)),
-            0
-        ) as relative_energy_at_reference_batch,
+        {{ task_watts.batch_curve_value('batch_at_call', 'calls_with_coefficients.effective_batch_size') }}
+        as relative_energy_at_batch,
+        -- The low energy bound runs at the largest plausible batch, the high
+        -- bound at the smallest.
+        {{ task_watts.batch_curve_value('batch_at_max', 'calls_with_coefficients.effective_batch_size_max') }}
+        as relative_energy_at_batch_low,
+        {{ task_watts.batch_curve_value('batch_at_min', 'calls_with_coefficients.effective_batch_size_min') }}
+        as relative_energy_at_batch_high,
+        {{ task_watts.batch_curve_value('batch_at_reference', 'calls_with_coefficients.reference_batch_size') }}
+        as relative_energy_at_reference_batch,
+        -- The power envelope is physics only where the hardware is known: a
+        -- vendor's proxy GPUs are an assumption for embodied carbon, not a
+        -- record of what served the call.
+        case
+            when calls_with_coefficients.coefficient_method = 'modeled' then accelerators.idle_w
+        end as gpu_idle_w,
+        case
+            when calls_with_coefficients.coefficient_method = 'modeled' then accelerators.tdp_w
+        end as gpu_tdp_w,
         (accelerators.embodied_kgco2e_gpu + accelerators.embodied_kgco2e_server_share)
         * 1000.0 as embodied_gco2e_per_gpu,
         accelerators.lifetime_years * 8760.0 as gpu_lifetime_hours
@@ -249,24 +289,12 @@ final as (
             calls_with_coefficients.grid_zone = annual_intensity.grid_zone
             and cast({{ dbt.date_trunc('year', 'calls_with_coefficients.started_at') }} as date)
             = annual_intensity.call_year_start
-    -- Log-linear interpolation between curve points; beyond the last point the
-    -- curve is flat (batching gains plateau).
-    left join batch_bands as batch_at_call
-        on
-            calls_with_coefficients.effective_batch_size >= batch_at_call.batch_size_from
-            and (
-                calls_with_coefficients.effective_batch_size < batch_at_call.batch_size_to
-                or batch_at_call.batch_size_to is null
-            )
-    left join batch_bands as batch_at_reference
-        on
-            calls_with_coefficients.reference_batch_size >= batch_at_reference.batch_size_from
-            and (
-                calls_with_coefficients.reference_batch_size < batch_at_reference.batch_size_to
-                or batch_at_reference.batch_size_to is null
-            )
+    {{ task_watts.batch_curve_join('batch_bands', 'batch_at_call', 'calls_with_coefficients.effective_batch_size') }}
+    {{ task_watts.batch_curve_join('batch_bands', 'batch_at_max', 'calls_with_coefficients.effective_batch_size_max') }}
+    {{ task_watts.batch_curve_join('batch_bands', 'batch_at_min', 'calls_with_coefficients.effective_batch_size_min') }}
+    {{ task_watts.batch_curve_join('batch_bands', 'batch_at_reference', 'calls_with_coefficients.reference_batch_size') }}
     left join accelerators
-        on calls_with_coefficients.embodied_gpu_type = accelerators.gpu_type
+        on calls_with_coefficients.replica_gpu_type = accelerators.gpu_type
 
 )
 

@@ -8,5 +8,5 @@ from python_helpers.footprint import roll_up_tasks
 def model(dbt, session):
     dbt.config(materialized="table")
     call_footprint = nw.from_native(dbt.ref("fct_inference_call_footprint"))
-    tasks = nw.from_native(dbt.ref("int_tasks__rolled_up"))
+    tasks = nw.from_native(dbt.ref("int_tasks__matured"))
     return nw.to_native(roll_up_tasks(call_footprint, tasks))

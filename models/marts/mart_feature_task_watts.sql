@@ -4,6 +4,11 @@
     to the tasks that did (task_wh = all the feature's facility Wh / completed
     tasks). Sums are kept beside every ratio so that any roll-up (week,
     quarter) recomputes the ratio from sums, never by averaging ratios.
+
+    Pending tasks (open, still inside their feature's completion window) are
+    in neither the numerator nor the denominator: they are counted apart
+    (pending_tasks, pending_facility_wh) until they complete or time out, so
+    the newest days show no end-of-period spike.
 #}
 
 with
@@ -29,7 +34,7 @@ tasks_by_day as (
         sum(case when is_completed then 1 else 0 end) as completed_tasks,
         sum(case when outcome = 'escalated' then 1 else 0 end) as escalated_tasks,
         sum(case when outcome = 'abandoned' then 1 else 0 end) as abandoned_tasks,
-        sum(case when outcome = 'open' then 1 else 0 end) as open_tasks,
+        sum(case when outcome = 'timed_out' then 1 else 0 end) as timed_out_tasks,
         sum(attempts) as attempts,
         sum(retries) as retries,
         sum(call_count) as calls,
@@ -48,7 +53,30 @@ tasks_by_day as (
         sum(quality_score) as quality_score_sum
 
     from task_footprint
+    where not is_pending
     group by feature, cast(started_at as date)
+
+),
+
+pending_by_day as (
+
+    select
+        feature,
+        cast(started_at as date) as task_date,
+        count(*) as pending_tasks,
+        sum(facility_wh) as pending_facility_wh
+
+    from task_footprint
+    where is_pending
+    group by feature, cast(started_at as date)
+
+),
+
+feature_days as (
+
+    select feature, task_date from tasks_by_day
+    union
+    select feature, task_date from pending_by_day
 
 ),
 
@@ -73,6 +101,7 @@ calls_by_day as (
     from call_footprint
     inner join task_footprint
         on call_footprint.task_id = task_footprint.task_id
+    where not task_footprint.is_pending
     group by task_footprint.feature, cast(task_footprint.started_at as date)
 
 ),
@@ -80,16 +109,18 @@ calls_by_day as (
 final as (
 
     select
-        tasks_by_day.feature || '|' || cast(tasks_by_day.task_date as varchar) as feature_day_id,
-        tasks_by_day.feature,
-        tasks_by_day.task_date,
-        tasks_by_day.tasks,
-        tasks_by_day.completed_tasks,
-        tasks_by_day.escalated_tasks,
-        tasks_by_day.abandoned_tasks,
-        tasks_by_day.open_tasks,
-        tasks_by_day.attempts,
-        tasks_by_day.retries,
+        feature_days.feature || '|' || cast(feature_days.task_date as varchar) as feature_day_id,
+        feature_days.feature,
+        feature_days.task_date,
+        coalesce(tasks_by_day.tasks, 0) as tasks,
+        coalesce(tasks_by_day.completed_tasks, 0) as completed_tasks,
+        coalesce(tasks_by_day.escalated_tasks, 0) as escalated_tasks,
+        coalesce(tasks_by_day.abandoned_tasks, 0) as abandoned_tasks,
+        coalesce(tasks_by_day.timed_out_tasks, 0) as timed_out_tasks,
+        coalesce(pending_by_day.pending_tasks, 0) as pending_tasks,
+        coalesce(pending_by_day.pending_facility_wh, 0) as pending_facility_wh,
+        coalesce(tasks_by_day.attempts, 0) as attempts,
+        coalesce(tasks_by_day.retries, 0) as retries,
         coalesce(tasks_by_day.calls, 0) as calls,
         coalesce(tasks_by_day.failed_calls, 0) as failed_calls,
         coalesce(calls_by_day.measured_calls, 0) as measured_calls,
@@ -97,16 +128,16 @@ final as (
         coalesce(calls_by_day.cached_input_tokens, 0) as cached_input_tokens,
         coalesce(calls_by_day.output_tokens, 0) as output_tokens,
         coalesce(calls_by_day.accelerator_wh, 0) as accelerator_wh,
-        tasks_by_day.facility_wh,
-        tasks_by_day.facility_wh_low,
-        tasks_by_day.facility_wh_high,
-        tasks_by_day.wasted_wh,
-        tasks_by_day.gco2e_location,
-        tasks_by_day.gco2e_location_low,
-        tasks_by_day.gco2e_location_high,
-        tasks_by_day.gco2e_market,
-        tasks_by_day.gco2e_embodied,
-        tasks_by_day.water_ml,
+        coalesce(tasks_by_day.facility_wh, 0) as facility_wh,
+        coalesce(tasks_by_day.facility_wh_low, 0) as facility_wh_low,
+        coalesce(tasks_by_day.facility_wh_high, 0) as facility_wh_high,
+        coalesce(tasks_by_day.wasted_wh, 0) as wasted_wh,
+        coalesce(tasks_by_day.gco2e_location, 0) as gco2e_location,
+        coalesce(tasks_by_day.gco2e_location_low, 0) as gco2e_location_low,
+        coalesce(tasks_by_day.gco2e_location_high, 0) as gco2e_location_high,
+        coalesce(tasks_by_day.gco2e_market, 0) as gco2e_market,
+        coalesce(tasks_by_day.gco2e_embodied, 0) as gco2e_embodied,
+        coalesce(tasks_by_day.water_ml, 0) as water_ml,
         tasks_by_day.facility_wh / nullif(tasks_by_day.completed_tasks, 0) as task_wh,
         tasks_by_day.facility_wh_low / nullif(tasks_by_day.completed_tasks, 0) as task_wh_low,
         tasks_by_day.facility_wh_high / nullif(tasks_by_day.completed_tasks, 0) as task_wh_high,
@@ -114,7 +145,7 @@ final as (
         tasks_by_day.gco2e_location_low / nullif(tasks_by_day.completed_tasks, 0) as task_gco2e_low,
         tasks_by_day.gco2e_location_high / nullif(tasks_by_day.completed_tasks, 0) as task_gco2e_high,
         tasks_by_day.gco2e_market / nullif(tasks_by_day.completed_tasks, 0) as task_gco2e_market,
-        tasks_by_day.completed_tasks * 1.0 / tasks_by_day.tasks as completion_rate,
+        tasks_by_day.completed_tasks * 1.0 / nullif(tasks_by_day.tasks, 0) as completion_rate,
         tasks_by_day.wasted_wh / nullif(tasks_by_day.facility_wh, 0) as wasted_wh_share,
         calls_by_day.output_tokens / nullif(calls_by_day.accelerator_wh, 0)
             as output_tokens_per_accelerator_wh,
@@ -128,15 +159,23 @@ final as (
             calls_by_day.facility_wh_{{ tier }} / nullif(tasks_by_day.facility_wh, 0)
                 as energy_share_{{ tier }},
         {%- endfor %}
-        tasks_by_day.rated_tasks,
+        coalesce(tasks_by_day.rated_tasks, 0) as rated_tasks,
         tasks_by_day.quality_score_sum,
         tasks_by_day.quality_score_sum / nullif(tasks_by_day.rated_tasks, 0) as mean_quality_score
 
-    from tasks_by_day
+    from feature_days
+    left join tasks_by_day
+        on
+            feature_days.feature = tasks_by_day.feature
+            and feature_days.task_date = tasks_by_day.task_date
+    left join pending_by_day
+        on
+            feature_days.feature = pending_by_day.feature
+            and feature_days.task_date = pending_by_day.task_date
     left join calls_by_day
         on
-            tasks_by_day.feature = calls_by_day.feature
-            and tasks_by_day.task_date = calls_by_day.task_date
+            feature_days.feature = calls_by_day.feature
+            and feature_days.task_date = calls_by_day.task_date
 
 )
 

@@ -463,7 +463,7 @@ def test_grid_intensity_covers_q3_hourly(con: duckdb.DuckDBPyConnection) -> None
                   count(distinct source), any_value(source)
            from g group by 1"""
     ).fetchall()
-    annual = {"US-MIDW-MISO": 412.72, "BE": 122.0}
+    annual = {"US-MIDW-MISO": 412.72, "BE": 103.37}
     assert {row[0] for row in rows} == set(annual)
     for zone, n, distinct, first, last, mean, low, sources, source in rows:
         assert n == distinct == 92 * 24

@@ -1,7 +1,9 @@
 {#
     Energy conservation across the grain change: the facility energy of all
     calls equals the energy of all tasks plus the unattributed calls' energy
-    (relative tolerance var('energy_conservation_rel_tol')). A row comes back
+    (relative tolerance var('energy_conservation_rel_tol')), and the
+    feature-day mart's matured plus pending energy equals the tasks' energy
+    (pending tasks are set apart, never lost). A row comes back
     only when the books do not balance.
 #}
 
@@ -34,7 +36,7 @@ totals as (
             select coalesce(sum(facility_wh), 0) from call_footprint
             where not has_task)
             as unattributed_wh,
-        (select sum(facility_wh) from feature_task_watts) as feature_day_wh
+        (select sum(facility_wh + pending_facility_wh) from feature_task_watts) as feature_day_wh
 
 ),
 

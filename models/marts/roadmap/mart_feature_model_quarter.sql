@@ -82,6 +82,8 @@ tasks_with_model as (
         on
             task_footprint.task_id = task_primary_model.task_id
             and task_primary_model.model_rank = 1
+    -- pending tasks are not yet evidence of what a model delivers
+    where not task_footprint.is_pending
 
 ),
 

@@ -61,7 +61,9 @@ deferrable_calls as (
     from call_footprint
     inner join feature_catalogue
         on call_footprint.feature = feature_catalogue.feature
-    where call_footprint.has_task and feature_catalogue.is_deferrable
+    inner join task_footprint
+        on call_footprint.task_id = task_footprint.task_id
+    where feature_catalogue.is_deferrable and not task_footprint.is_pending
 
 ),
 
@@ -206,6 +208,7 @@ completed as (
         sum(case when is_completed then 1 else 0 end) as completed_tasks
 
     from task_footprint
+    where not is_pending
     group by feature, cast({{ dbt.date_trunc('quarter', 'started_at') }} as date)
 
 ),
