@@ -38,7 +38,6 @@ from python_helpers.reference_figures import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
 PROBE_DAY = "2026-08-04"
 PER_1K_LATENCY_S = 20.0
 
@@ -73,18 +72,18 @@ class Priced:
     facility_wh_high: float
 
 
-def _read_seed(name: str) -> list[dict[str, str]]:
-    with (SEEDS / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
+def _read_seed(project: Path, name: str) -> list[dict[str, str]]:
+    with (project / "seeds" / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
-def build_probes() -> list[Probe]:
+def build_probes(project: Path = ROOT) -> list[Probe]:
     """Two probes per model in the coefficient seed, served where the seeds say it runs."""
-    deployments = _read_seed("deployment_batch_sizes")
-    regions = _read_seed("datacenter_regions")
+    deployments = _read_seed(project, "deployment_batch_sizes")
+    regions = _read_seed(project, "datacenter_regions")
     measured_batch = {m.model: m.batch_size for m in ML_ENERGY_MEASUREMENTS}
     probes: list[Probe] = []
-    for coef in _read_seed("model_energy_coefficients"):
+    for coef in _read_seed(project, "model_energy_coefficients"):
         model, provider = coef["model"], coef["provider"]
         if provider == "self_hosted":
             region = next(d["region"] for d in deployments if d["model"] == model)
@@ -132,7 +131,7 @@ def _write_raw(probes: list[Probe], raw_dir: Path) -> None:
                              f"{PROBE_DAY} 12:05:00", "probe", ""])  # fmt: skip
 
 
-def price_probes(probes: list[Probe], work_dir: Path) -> dict[str, Priced]:
+def price_probes(probes: list[Probe], work_dir: Path, project: Path = ROOT) -> dict[str, Priced]:
     """Build the project on the probes alone (models only) and read their footprints."""
     raw_dir, db_path = work_dir / "raw", work_dir / "crosscheck.duckdb"
     _write_raw(probes, raw_dir)
@@ -144,7 +143,7 @@ def price_probes(probes: list[Probe], work_dir: Path) -> dict[str, Priced]:
         "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"),
         "--quiet", "--no-use-colors",
     ]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"dbt build of the probe calls failed:\n{done.stdout}{done.stderr}")
     with duckdb.connect(str(db_path), read_only=True) as con:
@@ -187,9 +186,10 @@ class ModelRow:
     ml_energy_setup: str | None
 
 
-def cross_check(work_dir: Path) -> list[ModelRow]:
-    probes = build_probes()
-    priced = price_probes(probes, work_dir)
+def cross_check(work_dir: Path, project: Path = ROOT) -> list[ModelRow]:
+    """Price the probes with ``project``'s seeds and gather the independent figures beside them."""
+    probes = build_probes(project)
+    priced = price_probes(probes, work_dir, project)
     measurements = {m.model: m for m in ML_ENERGY_MEASUREMENTS}
     rows = []
     for probe in (p for p in probes if p.kind == "per_1k"):
@@ -215,8 +215,9 @@ def cross_check(work_dir: Path) -> list[ModelRow]:
     return rows
 
 
-def _span(low: float, mid: float, high: float, digits: int = 4) -> str:
-    return f"{mid:.{digits}f} ({low:.{digits}f}–{high:.{digits}f})"
+def _priced_span(priced: Priced) -> str:
+    """Central facility Wh with its bounds, as the table prints it."""
+    return f"{priced.facility_wh:.4f} ({priced.facility_wh_low:.4f}-{priced.facility_wh_high:.4f})"
 
 
 def render(rows: list[ModelRow]) -> str:
@@ -229,12 +230,13 @@ def render(rows: list[ModelRow]) -> str:
         "project's price for a probe call built through the real dbt project (seeds, pricing and",
         "the footprint formula), beside what independent sources say for the same call.",
         "",
-        f"- **Per 1k output tokens**: 1,000 output tokens, no input, {PER_1K_LATENCY_S:.0f} s, at"
-        " the batch ML.ENERGY measured (self-hosted) or the coefficient's reference batch (vendor).",
+        f"- **Per 1k output tokens**: 1,000 output tokens, no input, {PER_1K_LATENCY_S:.0f} s,"
+        " at the batch ML.ENERGY measured (self-hosted) or the coefficient's reference batch"
+        " (vendor).",
         f"- **Typical prompt**: {TYPICAL_INPUT_TOKENS} input + {TYPICAL_OUTPUT_TOKENS} output"
         f" tokens, {TYPICAL_LATENCY_S:.0f} s (Epoch AI's typical query), same batch.",
         "- Facility Wh = accelerator x host overhead x PUE of the region the seeds serve it from;"
-        " central (low–high bounds).",
+        " central (low-high bounds).",
         f"- **EcoLogits**: `ecologits` 0.11.1 `llm_impacts` for the same output tokens and latency,"
         f" zone USA (its own PUE and server model). Agreement rule: the project's central value"
         f" within {ECOLOGITS_AGREEMENT_FACTOR:g}x of EcoLogits' range, and the ranges overlap.",
@@ -250,8 +252,10 @@ def render(rows: list[ModelRow]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
-        eco = "not modelled" if r.ecologits_typical is None else (
-            f"{r.ecologits_typical[0]:.4f}–{r.ecologits_typical[1]:.4f}"
+        eco = (
+            "not modelled"
+            if r.ecologits_typical is None
+            else (f"{r.ecologits_typical[0]:.4f}-{r.ecologits_typical[1]:.4f}")
         )
         measured = (
             "n/a (vendor API)"
@@ -259,10 +263,9 @@ def render(rows: list[ModelRow]) -> str:
             else f"{r.ml_energy_wh_per_1k:.5f} ({r.ml_energy_setup})"
         )
         lines.append(
-            f"| {r.model} | {_span(r.per_1k.facility_wh_low, r.per_1k.facility_wh, r.per_1k.facility_wh_high)}"
-            f" | {_span(r.typical.facility_wh_low, r.typical.facility_wh, r.typical.facility_wh_high)}"
+            f"| {r.model} | {_priced_span(r.per_1k)} | {_priced_span(r.typical)}"
             f" | {eco} | {measured} | {r.per_1k.accelerator_wh:.5f} |"
-        )  # fmt: skip
+        )
     lines += [
         "",
         "Qwen3 models are not in EcoLogits; their check is the ML.ENERGY measurement they cite.",

@@ -175,9 +175,7 @@ _BATCH_FOR_BOUND: Final[dict[Bound, str]] = {
 
 def gpu_share_hours(bound: Bound = "") -> nw.Expr:
     """Accelerator-hours the call holds: replica GPUs x duration / sequences sharing them."""
-    return (
-        nw.col("replica_gpu_count") * nw.col("call_hours") / nw.col(_BATCH_FOR_BOUND[bound])
-    )
+    return nw.col("replica_gpu_count") * nw.col("call_hours") / nw.col(_BATCH_FOR_BOUND[bound])
 
 
 def idle_floor_wh(bound: Bound = "") -> nw.Expr:

@@ -1,14 +1,21 @@
-"""The carbon-vs-quality efficient frontier of a portfolio of features.
+"""The carbon-vs-quality frontier of each feature against its OWN observed options.
 
-Each feature in a quarter is a point: its carbon per completed task (lower is better) and its
-quality signal (completion rate, higher is better). A point is *on* the efficient frontier when no
-other point is at least as good on both axes and strictly better on one (Pareto-efficient). For a
-point off the frontier, the frontier point that serves as its benchmark is the lowest-carbon
-frontier point whose quality is at least as high: the distance is the carbon per task it would
-shed by reaching that point without losing quality.
+A point is a carbon per completed task (lower is better) and a quality signal (completion rate,
+higher is better). A point is *on* the efficient frontier when no other point is at least as good
+on both axes and strictly better on one (Pareto-efficient). For a point off the frontier, the
+benchmark is the lowest-carbon point whose quality is at least as high: the distance is the carbon
+per task it would shed by reaching that point without losing quality.
 
-The inputs are already aggregated to feature x quarter (tens of rows whatever the call volume),
-so plain Python over small sequences is the clearest form; nothing here scales with calls.
+"Avoidable" carbon compares like with like: a feature in a quarter is placed only against what
+the *same feature* was observed to do on its own models, regions and quarters (up to that
+quarter: no hindsight) - never against another feature. Different features are different tasks,
+often on very different grids, so a gap between two of them is nothing a lead can act on. The
+saving is split in two: the energy effect (task-Wh saved, priced at the feature's own grid
+intensity) and the grid effect (the rest: the benchmark's energy on a cleaner grid), so a lead
+sees whether the lever is the model or the region.
+
+The inputs are already aggregated (tens of rows whatever the call volume), so plain Python over
+small sequences is the clearest form; nothing here scales with calls.
 """
 
 from __future__ import annotations
@@ -101,7 +108,108 @@ def _is_finite(p: Point) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# The mart: feature x quarter rows in, frontier positions with the previous quarter out.
+# Like for like: one feature's quarter against the options it was itself observed on.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """What one feature delivered on one model in one region in one quarter (pooled)."""
+
+    feature: str
+    model: str
+    region: str
+    quarter: str
+    tasks: int
+    completion_rate: float
+    #: gCO2e and facility Wh per completed task (infinite when it completed nothing).
+    task_gco2e: float
+    task_wh: float
+    #: Worst p95 attempt latency of the pooled rows, ms (None when unknown).
+    p95_latency_ms: float | None = None
+
+    @property
+    def label(self) -> str:
+        """'qwen3-32b in eu-north-1, 2026-Q2'."""
+        return f"{self.model} in {self.region}, {self.quarter}"
+
+    @property
+    def point(self) -> Point:
+        return Point(self.label, self.task_gco2e, self.completion_rate)
+
+
+def feature_options(observations: Sequence[dict], min_tasks: int) -> list[Option]:
+    """Each feature's observed (model, region, quarter) options, from mart_feature_model_quarter.
+
+    Rows of one model in one region and quarter (several accelerators) are pooled, sums summed
+    then divided; the p95 latency is the worst row's (conservative). Cells with fewer than
+    ``min_tasks`` tasks are too thin to count as evidence and are left out.
+    """
+    pooled: dict[tuple[str, str, str, str], dict] = {}
+    for r in observations:
+        key = (r["feature"], r["model"], r["region"], r["quarter_label"])
+        acc = pooled.setdefault(key, {"tasks": 0, "completed": 0, "wh": 0.0, "g": 0.0, "p95": 0.0})
+        acc["tasks"] += int(r["tasks"])
+        acc["completed"] += int(r["completed_tasks"])
+        acc["wh"] += float(r["facility_wh"])
+        acc["g"] += float(r["gco2e_location"])
+        p95 = r.get("p95_attempt_latency_ms")
+        acc["p95"] = None if p95 is None or acc["p95"] is None else max(acc["p95"], float(p95))
+    return [
+        Option(
+            feature=feature,
+            model=model,
+            region=region,
+            quarter=quarter,
+            tasks=acc["tasks"],
+            completion_rate=acc["completed"] / acc["tasks"],
+            task_gco2e=_per_completed(acc["g"], acc["completed"]),
+            task_wh=_per_completed(acc["wh"], acc["completed"]),
+            p95_latency_ms=acc["p95"],
+        )
+        for (feature, model, region, quarter), acc in sorted(pooled.items())
+        if acc["tasks"] >= min_tasks
+    ]
+
+
+def benchmark_option(current: Point, options: Sequence[Option]) -> Option | None:
+    """The cleanest option at no lower quality, when it is strictly cleaner than ``current``.
+
+    ``options`` must all belong to the current point's feature (the caller filters); None when
+    no option would lower the carbon per task without losing quality.
+    """
+    better = [
+        o
+        for o in options
+        if _is_finite(o.point)
+        and o.completion_rate >= current.quality
+        and o.task_gco2e < current.carbon
+    ]
+    return min(better, key=lambda o: (o.task_gco2e, -o.completion_rate, o.label), default=None)
+
+
+def split_saving(
+    task_gco2e: float, task_wh: float, benchmark_gco2e: float, benchmark_wh: float
+) -> tuple[float | None, float | None]:
+    """(energy effect, grid effect) of moving from the current point to the benchmark, g/task.
+
+    With I = gCO2e per facility Wh (the grid intensity each actually ran at):
+    energy effect = (Wh_now - Wh_bench) x I_now: the task-Wh saved, priced at today's grid;
+    grid effect   = Wh_bench x (I_now - I_bench): the benchmark's energy on its cleaner grid.
+    They add up to gCO2e_now - gCO2e_bench exactly. (None, None) when an energy is zero or
+    unknown: there is no intensity to split on.
+    """
+    if not _is_positive(task_wh) or not _is_positive(benchmark_wh):
+        return None, None
+    intensity_now = task_gco2e / task_wh
+    intensity_bench = benchmark_gco2e / benchmark_wh
+    energy = (task_wh - benchmark_wh) * intensity_now
+    grid = benchmark_wh * (intensity_now - intensity_bench)
+    return energy, grid
+
+
+# --------------------------------------------------------------------------------------------
+# The mart: feature x quarter rows in, positions against the feature's own options out.
 # --------------------------------------------------------------------------------------------
 
 FRONTIER_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -113,71 +221,155 @@ FRONTIER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("quality", "float64"),
     ("task_gco2e", "float64"),
     ("task_wh", "float64"),
+    ("compared_options", "int64"),
     ("is_on_frontier", "bool"),
     ("frontier_task_gco2e", "float64"),
     ("frontier_peer", "string"),
+    ("benchmark_model", "string"),
+    ("benchmark_region", "string"),
+    ("benchmark_quarter", "string"),
+    ("benchmark_quality", "float64"),
+    ("benchmark_task_wh", "float64"),
+    ("benchmark_meets_latency", "bool"),
+    ("crosses_region", "bool"),
     ("distance_gco2e_per_task", "float64"),
     ("distance_share", "float64"),
+    ("energy_effect_gco2e_per_task", "float64"),
+    ("grid_effect_gco2e_per_task", "float64"),
     ("avoidable_gco2e", "float64"),
+    ("avoidable_energy_effect_gco2e", "float64"),
+    ("avoidable_grid_effect_gco2e", "float64"),
     ("previous_quarter", "string"),
     ("previous_quality", "float64"),
     ("previous_task_gco2e", "float64"),
     ("previous_is_on_frontier", "bool"),
+    ("headline", "string"),
 )
 
+#: frontier_peer when none of the feature's own options beats it as it ran.
+AS_RUN = "as run"
 
-def frontier_rows(feature_quarters: Sequence[dict]) -> list[dict]:
-    """Frontier position of every feature in every quarter, beside its previous quarter.
 
-    ``feature_quarters`` holds rows of ``mart_feature_quarter`` (feature, quarter,
-    quarter_start, completed_tasks, completion_rate, task_gco2e, task_wh). Quality is the
-    completion rate, the signal every feature has; the frontier is drawn per quarter.
+def frontier_rows(
+    feature_quarters: Sequence[dict], observations: Sequence[dict], min_tasks: int = 50
+) -> list[dict]:
+    """Every feature in every quarter against its own observed options, beside its last quarter.
+
+    ``feature_quarters`` holds rows of ``mart_feature_quarter`` (feature, quarter_label,
+    quarter_start, completed_tasks, completion_rate, task_gco2e, task_wh, latency_target_ms);
+    ``observations`` rows of ``mart_feature_model_quarter``. Quality is the completion rate, the
+    signal every feature has. A feature's options are its own (model, region, quarter) cells up
+    to and including the quarter; another feature is never a benchmark.
     """
-    by_quarter: dict[str, list[dict]] = {}
+    options = feature_options(observations, min_tasks)
+    regions_run: dict[tuple[str, str], set[str]] = {}
+    for r in observations:
+        regions_run.setdefault((r["feature"], r["quarter_label"]), set()).add(r["region"])
+    placed: dict[tuple[str, str], dict] = {}
     for row in feature_quarters:
-        by_quarter.setdefault(row["quarter_label"], []).append(row)
-    placed: dict[tuple[str, str], tuple[dict, FrontierPosition]] = {}
-    for quarter, rows in by_quarter.items():
-        points = [
-            Point(r["feature"], _num(r["task_gco2e"]), _num(r["completion_rate"])) for r in rows
-        ]
-        for row, pos in zip(rows, _align(points, frontier_positions(points)), strict=True):
-            if pos is not None:
-                placed[(quarter, row["feature"])] = (row, pos)
-    quarters = sorted(by_quarter)
-    out = []
-    for (quarter, feature), (row, pos) in sorted(placed.items()):
-        i = quarters.index(quarter)
-        prev = placed.get((quarters[i - 1], feature)) if i > 0 else None
-        out.append(
-            {
-                "feature_quarter_id": f"{feature}|{row['quarter_start']}",
-                "feature": feature,
-                "quarter_label": quarter,
-                "quarter_start": row["quarter_start"],
-                "completed_tasks": int(row["completed_tasks"]),
-                "quality": pos.quality,
-                "task_gco2e": pos.carbon,
-                "task_wh": _num(row["task_wh"]),
-                "is_on_frontier": pos.on_frontier,
-                "frontier_task_gco2e": pos.frontier_carbon,
-                "frontier_peer": pos.frontier_peer,
-                "distance_gco2e_per_task": pos.distance,
-                "distance_share": pos.distance_share,
-                "avoidable_gco2e": pos.distance * int(row["completed_tasks"]),
-                "previous_quarter": quarters[i - 1] if prev else None,
-                "previous_quality": prev[1].quality if prev else None,
-                "previous_task_gco2e": prev[1].carbon if prev else None,
-                "previous_is_on_frontier": prev[1].on_frontier if prev else None,
-            }
+        feature, quarter = row["feature"], row["quarter_label"]
+        point = Point(feature, _num(row["task_gco2e"]), _num(row["completion_rate"]))
+        if not _is_finite(point):
+            continue  # no completed task: no carbon per task to place
+        # The like-for-like filter: same feature, evidence no later than the quarter.
+        own = [o for o in options if o.feature == feature and o.quarter <= quarter]
+        placed[(feature, quarter)] = _place(
+            row, point, own, regions_run.get((feature, quarter), set())
         )
+    out = []
+    for (feature, quarter), rec in sorted(placed.items()):
+        earlier = [q for (f, q) in placed if f == feature and q < quarter]
+        prev = placed[(feature, max(earlier))] if earlier else None
+        rec["previous_quarter"] = prev["quarter_label"] if prev else None
+        rec["previous_quality"] = prev["quality"] if prev else None
+        rec["previous_task_gco2e"] = prev["task_gco2e"] if prev else None
+        rec["previous_is_on_frontier"] = prev["is_on_frontier"] if prev else None
+        out.append(rec)
     return out
 
 
-def _align(points: Sequence[Point], positions: Sequence[FrontierPosition]) -> list:
-    """Positions in the order of ``points``, None where a point could not be placed."""
-    by_label = {p.label: p for p in positions}
-    return [by_label.get(p.label) for p in points]
+def _place(row: dict, point: Point, own: Sequence[Option], regions_run: set[str]) -> dict:
+    """One mart row: the feature-quarter point against its own options."""
+    bench = benchmark_option(point, own)
+    on_frontier = not any(_is_finite(o.point) and dominates(o.point, point) for o in own)
+    task_wh = _num(row["task_wh"])
+    completed = int(row["completed_tasks"])
+    distance = point.carbon - bench.task_gco2e if bench else 0.0
+    energy, grid = (
+        split_saving(point.carbon, task_wh, bench.task_gco2e, bench.task_wh)
+        if bench
+        else (0.0, 0.0)
+    )
+    target = row.get("latency_target_ms")
+    rec = {
+        "feature_quarter_id": f"{row['feature']}|{row['quarter_start']}",
+        "feature": row["feature"],
+        "quarter_label": row["quarter_label"],
+        "quarter_start": row["quarter_start"],
+        "completed_tasks": completed,
+        "quality": point.quality,
+        "task_gco2e": point.carbon,
+        "task_wh": task_wh,
+        "compared_options": len(own),
+        "is_on_frontier": on_frontier,
+        "frontier_task_gco2e": bench.task_gco2e if bench else point.carbon,
+        "frontier_peer": bench.label if bench else AS_RUN,
+        "benchmark_model": bench.model if bench else None,
+        "benchmark_region": bench.region if bench else None,
+        "benchmark_quarter": bench.quarter if bench else None,
+        "benchmark_quality": bench.completion_rate if bench else None,
+        "benchmark_task_wh": bench.task_wh if bench else None,
+        "benchmark_meets_latency": (
+            None
+            if bench is None or target is None or bench.p95_latency_ms is None
+            else bench.p95_latency_ms <= float(target)
+        ),
+        "crosses_region": (bench.region not in regions_run) if bench else None,
+        "distance_gco2e_per_task": distance,
+        "distance_share": distance / point.carbon if point.carbon > 0 else 0.0,
+        "energy_effect_gco2e_per_task": energy,
+        "grid_effect_gco2e_per_task": grid,
+        "avoidable_gco2e": distance * completed,
+        "avoidable_energy_effect_gco2e": None if energy is None else energy * completed,
+        "avoidable_grid_effect_gco2e": None if grid is None else grid * completed,
+    }
+    rec["headline"] = frontier_headline(rec)
+    return rec
+
+
+def frontier_headline(rec: dict) -> str:
+    """One sentence: how much of the feature's carbon its own observed options call avoidable."""
+    name, quarter = rec["feature"], rec["quarter_label"]
+    if rec["frontier_peer"] == AS_RUN:
+        return (
+            f"{name} {quarter}: none of its own {rec['compared_options']} observed option(s)"
+            " is cleaner at the same or a better completion rate - nothing avoidable on this"
+            " evidence."
+        )
+    text = (
+        f"{name} {quarter}: {rec['distance_share']:.0%} of its carbon per task"
+        f" ({rec['distance_gco2e_per_task']:.3g} g/task, {rec['avoidable_gco2e']:,.0f} g over"
+        f" the quarter) is avoidable against its own {rec['frontier_peer']}"
+        f" (completion {rec['benchmark_quality']:.0%} vs {rec['quality']:.0%})"
+    )
+    energy, grid = rec["energy_effect_gco2e_per_task"], rec["grid_effect_gco2e_per_task"]
+    if energy is not None:
+        where = "a different region's grid" if rec["crosses_region"] else "the grid it ran on"
+        text += (
+            f": energy effect {energy:.3g} g/task (task-Wh saved, at today's grid intensity)"
+            f" + grid effect {grid:.3g} g/task ({where})"
+        )
+    if rec["benchmark_meets_latency"] is False:
+        text += "; that option misses the feature's p95 latency target"
+    return text + "."
+
+
+def _per_completed(total: float, completed: int) -> float:
+    return total / completed if completed > 0 else float("inf")
+
+
+def _is_positive(value: float | None) -> bool:
+    return value is not None and value == value and 0 < value < float("inf")
 
 
 def _num(value: object) -> float:

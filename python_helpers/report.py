@@ -134,7 +134,12 @@ def _layout(fig: go.Figure, title: str, height: int, **kwargs: object) -> go.Fig
 
 
 def frontier_chart(frontier: Sequence[dict]) -> Chart:
-    """Latest quarter's points and frontier, the previous quarter's in grey beside them."""
+    """Latest quarter's points, the previous quarter's in grey beside them.
+
+    No line joins the features: each is benchmarked only against its own observed options
+    (mart_quality_frontier), so a frontier drawn across features would be a comparison of
+    different tasks on different grids, the very thing the mart no longer makes.
+    """
     quarters = sorted({r["quarter_label"] for r in frontier})
     latest = quarters[-1]
     fig = go.Figure()
@@ -143,22 +148,11 @@ def frontier_chart(frontier: Sequence[dict]) -> Chart:
         if q is None:
             continue
         pts = [r for r in frontier if r["quarter_label"] == q]
-        front = sorted((r for r in pts if r["is_on_frontier"]), key=lambda r: r["quality"])
-        fig.add_trace(
-            go.Scatter(
-                x=[r["task_gco2e"] for r in front],
-                y=[r["quality"] for r in front],
-                mode="lines",
-                line={"shape": "hv", "color": colour, "dash": "dot" if q != latest else "solid"},
-                opacity=opacity,
-                name=f"efficient frontier {q}",
-            )
-        )
         labels = [
             r["feature"]
-            if r["is_on_frontier"] or q != latest
+            if not r["distance_gco2e_per_task"] or q != latest
             else f"{r['feature']}<br>-{r['distance_gco2e_per_task']:.2g} g/task "
-            f"(-{r['distance_share']:.0%})"
+            f"(-{r['distance_share']:.0%} vs own {r['benchmark_model']})"
             for r in pts
         ]
         fig.add_trace(
@@ -190,7 +184,8 @@ def frontier_chart(frontier: Sequence[dict]) -> Chart:
             )  # fmt: skip
     _layout(
         fig,
-        f"Carbon vs quality, {latest} (grey: {quarters[-2] if len(quarters) > 1 else 'n/a'})",
+        f"Carbon vs quality per feature, {latest}"
+        f" (grey: {quarters[-2] if len(quarters) > 1 else 'n/a'}; x: an own option dominates it)",
         560,
         xaxis={
             "title": "gCO2e per completed task (location-based, log scale)",
@@ -513,24 +508,28 @@ def render(data: dict[str, list[dict]], database: str) -> tuple[str, list[str]]:
         "unless stated. Waste is charged to success: a task's retries and every uncompleted "
         "task count in the numerator, only completed tasks in the denominator.</p>",
         _headline_box(routing),
-        "<h2>1. Carbon vs quality: which features sit off the efficient frontier</h2>",
+        "<h2>1. Carbon vs quality: avoidable carbon, each feature against its own options</h2>",
         '<p class="note">Each feature is a point (completion rate against gCO2e per completed '
-        "task). The line is the efficient frontier: no feature is both cleaner and better than a "
-        "point on it. Off-frontier features (x) are labelled with the carbon per task they would "
-        "shed by matching the cleanest frontier feature with at least their completion rate. "
-        "Features are different tasks: this is the portfolio view the roadmap conversation starts "
-        "from, not a like-for-like benchmark. Grey: the previous quarter; arrows show "
-        "movement.</p>",
+        "task). Its carbon is called avoidable only against what the <b>same feature</b> was "
+        "observed to deliver on its own models, regions and quarters (up to this one, at least "
+        "the minimum evidence of tasks): the benchmark is the cleanest such option with at least "
+        "its completion rate. Features are never compared with each other - they are different "
+        "tasks, often on very different grids. The saving is split into an <b>energy effect</b> "
+        "(task-Wh saved, at the feature's own grid intensity) and a <b>grid effect</b> (the "
+        "rest: the benchmark's energy on a cleaner grid, e.g. another region). Features marked x "
+        "have a cleaner own option. Grey: the previous quarter; arrows show movement.</p>",
         c["chart-frontier"],
         table(
             [
                 "feature",
                 "completion",
                 "gCO2e/task",
-                "on frontier",
-                "benchmark",
+                "own options",
+                "benchmark (own option)",
                 "distance g/task",
                 "avoidable share",
+                "energy effect g/task",
+                "grid effect g/task",
                 f"avoidable gCO2e in {latest}",
                 "previous gCO2e/task",
             ],
@@ -539,17 +538,20 @@ def render(data: dict[str, list[dict]], database: str) -> tuple[str, list[str]]:
                     r["feature"],
                     _fmt(r["quality"], ".1%"),
                     _fmt(r["task_gco2e"]),
-                    "yes" if r["is_on_frontier"] else "no",
+                    _fmt(r["compared_options"], ",d"),
                     r["frontier_peer"],
                     _fmt(r["distance_gco2e_per_task"]),
                     _fmt(r["distance_share"], ".0%"),
+                    _fmt(r["energy_effect_gco2e_per_task"]),
+                    _fmt(r["grid_effect_gco2e_per_task"]),
                     _fmt(r["avoidable_gco2e"], ",.0f"),
                     _fmt(r["previous_task_gco2e"]),
                 ]
                 for r in sorted(front, key=lambda r: -r["avoidable_gco2e"])
             ],
-            {1, 2, 5, 6, 7, 8},
+            {1, 2, 3, 5, 6, 7, 8, 9, 10},
         ),
+        "<ul>" + "".join(f"<li>{_esc(r['headline'])}</li>" for r in front) + "</ul>",
         "<h2>2. task-Wh over time, and the three levers</h2>",
         c["chart-task-wh"],
         c["chart-tier"],
@@ -565,7 +567,10 @@ def render(data: dict[str, list[dict]], database: str) -> tuple[str, list[str]]:
         "is not evaluated; evidence from an earlier quarter is used as observed then, and is an "
         "extrapolation to today. The objective is a weighted mean of each model's own carbon per "
         "completed task, so a model cheaper per token whose completion makes task-gCO2e worse is "
-        "never recommended.</p>",
+        "never recommended. A change is recommended only when it strictly lowers today's "
+        "task-gCO2e; otherwise the feature keeps its current model. When a model that would cut "
+        "more was excluded (latency, floor, too little evidence), the headline names it and "
+        "why.</p>",
         c["chart-routing"],
         table(
             [
@@ -579,6 +584,7 @@ def render(data: dict[str, list[dict]], database: str) -> tuple[str, list[str]]:
                 "gCO2e/task",
                 "change",
                 "excluded (why)",
+                "cleaner but excluded",
                 "no evidence",
             ],
             [
@@ -593,6 +599,7 @@ def render(data: dict[str, list[dict]], database: str) -> tuple[str, list[str]]:
                     _fmt(r["projected_task_gco2e"]),
                     _fmt(r["task_gco2e_change_share"], "+.0%"),
                     r["excluded_models"] or "-",
+                    _cleaner_excluded_cell(r),
                     r["no_evidence_models"] or "-",
                 ]
                 for r in routing
@@ -699,13 +706,28 @@ def render(data: dict[str, list[dict]], database: str) -> tuple[str, list[str]]:
 def _headline_box(routing: Sequence[dict]) -> str:
     switch = [r for r in routing if r["status"] == "switch"]
     infeasible = [r for r in routing if r["status"] == "infeasible"]
-    items = [f"<li>{_esc(r['headline'])}</li>" for r in switch + infeasible]
+    # A kept feature is news when a cleaner model was ruled out: say which and why.
+    kept_with_exclusion = [
+        r for r in routing if r["status"] == "keep" and r["cleaner_excluded_model"] is not None
+    ]
+    items = [f"<li>{_esc(r['headline'])}</li>" for r in switch + infeasible + kept_with_exclusion]
     return (
         '<div class="callout"><b>Routing headline.</b> '
-        f"{len(switch)} feature(s) to re-route, {len(infeasible)} with no observed option meeting "
-        "both the quality floor and the latency target, "
-        f"{len(routing) - len(switch) - len(infeasible)} already on their best observed model."
+        f"{len(switch)} feature(s) to re-route (each strictly lowers task-gCO2e), "
+        f"{len(infeasible)} with no observed option meeting both the quality floor and the "
+        f"latency target, {len(routing) - len(switch) - len(infeasible)} keeping their current "
+        "model (no admissible option lowers its task-gCO2e)."
         f"<ul>{''.join(items)}</ul></div>"
+    )
+
+
+def _cleaner_excluded_cell(r: dict) -> str:
+    """'qwen3-32b (-40%): p95 latency 14.1 s over the 12.0 s target', or '-'."""
+    if r["cleaner_excluded_model"] is None:
+        return "-"
+    return (
+        f"{r['cleaner_excluded_model']} ({_fmt(r['cleaner_excluded_change_share'], '+.0%')}):"
+        f" {r['cleaner_excluded_reason']}"
     )
 
 

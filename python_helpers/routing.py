@@ -31,6 +31,12 @@ floor and a latency target):
 
 A model never observed on the feature has no evidence and is not evaluated: it is listed as
 such, never given invented figures.
+
+A recommendation must pay for itself: ``routing_rows`` recommends a change only when the optimal
+admissible mix has a task-gCO2e strictly below the feature's observed one today; otherwise the
+feature keeps its current mix. Whenever a model that would have cut carbon further was left out
+(latency target, quality floor, too little evidence), the headline names it and says why, and so
+do the ``cleaner_excluded_*`` columns, so nobody reads a switch as the cleanest thing observed.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ class Candidate:
     p95_latency_ms: float | None = None
     #: Where the evidence comes from, e.g. "2026-Q2" (for the report, not the maths).
     observed_in: str = ""
+    #: Tasks behind the evidence (for the report: thin evidence is named, not used).
+    tasks: int = 0
 
     @property
     def task_gco2e(self) -> float:
@@ -244,6 +252,12 @@ ROUTING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("no_evidence_models", "string"),
     ("floor_only_mix", "string"),
     ("floor_only_task_gco2e", "float64"),
+    ("best_admissible_mix", "string"),
+    ("best_admissible_task_gco2e", "float64"),
+    ("cleaner_excluded_model", "string"),
+    ("cleaner_excluded_reason", "string"),
+    ("cleaner_excluded_task_gco2e", "float64"),
+    ("cleaner_excluded_change_share", "float64"),
     ("headline", "string"),
 )
 
@@ -257,6 +271,32 @@ def candidates_for_feature(
     (several regions) are pooled; its p95 latency is the worst region's (conservative). Quarters
     with fewer than ``min_tasks`` tasks are too thin to count as evidence.
     """
+    latest: dict[str, tuple[str, dict]] = {}
+    for (model, quarter), acc in _pooled(observations, feature).items():
+        if acc["tasks"] >= min_tasks and (model not in latest or quarter > latest[model][0]):
+            latest[model] = (quarter, acc)
+    return [_candidate(model, quarter, acc) for model, (quarter, acc) in sorted(latest.items())]
+
+
+def thin_candidates_for_feature(
+    observations: Sequence[dict], feature: str, min_tasks: int
+) -> list[Candidate]:
+    """Models seen on ``feature`` but never on ``min_tasks`` tasks in a quarter (latest quarter).
+
+    They are not evidence and never routed to; they are kept only so that the headline can say
+    "would cut N % but has too little evidence" rather than stay silent about them.
+    """
+    enough = {c.model for c in candidates_for_feature(observations, feature, min_tasks)}
+    latest: dict[str, tuple[str, dict]] = {}
+    for (model, quarter), acc in _pooled(observations, feature).items():
+        newer = model not in latest or quarter > latest[model][0]
+        if model not in enough and acc["tasks"] > 0 and newer:
+            latest[model] = (quarter, acc)
+    return [_candidate(model, quarter, acc) for model, (quarter, acc) in sorted(latest.items())]
+
+
+def _pooled(observations: Sequence[dict], feature: str) -> dict[tuple[str, str], dict]:
+    """Sums of the feature's rows per (model, quarter), p95 the worst region's."""
     pooled: dict[tuple[str, str], dict] = {}
     for r in observations:
         if r["feature"] != feature:
@@ -271,21 +311,19 @@ def candidates_for_feature(
         acc["g"] += float(r["gco2e_location"])
         p95 = r.get("p95_attempt_latency_ms")
         acc["p95"] = None if p95 is None or acc["p95"] is None else max(acc["p95"], float(p95))
-    latest: dict[str, tuple[str, dict]] = {}
-    for (model, quarter), acc in pooled.items():
-        if acc["tasks"] >= min_tasks and (model not in latest or quarter > latest[model][0]):
-            latest[model] = (quarter, acc)
-    return [
-        Candidate(
-            model=model,
-            completion_rate=acc["completed"] / acc["tasks"],
-            gco2e_per_started_task=acc["g"] / acc["tasks"],
-            wh_per_started_task=acc["wh"] / acc["tasks"],
-            p95_latency_ms=acc["p95"],
-            observed_in=quarter,
-        )
-        for model, (quarter, acc) in sorted(latest.items())
-    ]
+    return pooled
+
+
+def _candidate(model: str, quarter: str, acc: dict) -> Candidate:
+    return Candidate(
+        model=model,
+        completion_rate=acc["completed"] / acc["tasks"],
+        gco2e_per_started_task=acc["g"] / acc["tasks"],
+        wh_per_started_task=acc["wh"] / acc["tasks"],
+        p95_latency_ms=acc["p95"],
+        observed_in=quarter,
+        tasks=acc["tasks"],
+    )
 
 
 def routing_rows(
@@ -297,8 +335,9 @@ def routing_rows(
     """The routing what-if of every catalogued feature with observations, for its latest quarter.
 
     Today is the feature's observed mix in its latest quarter; the projection applies the
-    recommended mix to each model's own observed rates on this feature. Models the fleet serves
-    but this feature never used are reported as having no evidence, never evaluated.
+    recommended mix to each model's own observed rates on this feature. A change is recommended
+    only when it strictly lowers today's task-gCO2e; otherwise today's mix is kept. Models the
+    fleet serves but this feature never used are reported as having no evidence, never evaluated.
     """
     fleet = sorted({r["model"] for r in observations})
     out = []
@@ -324,13 +363,20 @@ def routing_rows(
         target = feat.get("latency_target_ms")
         target_ms = None if target is None else float(target)
         cands = candidates_for_feature(observations, name, min_tasks)
+        thin = thin_candidates_for_feature(observations, name, min_tasks)
         decision = optimise_mix(cands, floor, target_ms, floor_applies_to)
         no_evidence = [m for m in fleet if m not in {c.model for c in cands}]
-        mix = decision.mix
-        status = (
-            "infeasible"
-            if not decision.feasible
-            else ("keep" if set(mix.models) == set(by_model) and len(mix.models) == 1 else "switch")
+        best = decision.mix
+        excluded = {
+            **decision.excluded,
+            **{c.model: f"only {c.tasks} tasks observed, {min_tasks} needed" for c in thin},
+        }
+        status = _status(decision, today_g)
+        # The mix actually recommended: the optimum only when it pays for itself, else today's.
+        mix = best if status == "switch" else None
+        cleaner = _cleaner_excluded(
+            [c for c in cands if c.model in decision.excluded] + thin,
+            best.task_gco2e if status == "switch" else today_g,
         )
         row = {
             "feature": name,
@@ -345,23 +391,19 @@ def routing_rows(
             "today_task_gco2e": _finite_or_none(today_g),
             "today_completed_tasks": completed,
             "today_meets_floor": _meets_floor(today_c, floor),
-            "recommended_mix": mix.describe() if mix else None,
-            "projected_completion_rate": mix.completion_rate if mix else None,
-            "projected_task_wh": mix.task_wh if mix else None,
-            "projected_task_gco2e": mix.task_gco2e if mix else None,
-            "task_wh_change_share": _change(today_wh, mix.task_wh) if mix else None,
-            "task_gco2e_change_share": _change(today_g, mix.task_gco2e) if mix else None,
-            "projected_quarterly_saving_gco2e": (
-                (today_g - mix.task_gco2e) * completed if mix and completed else None
-            ),
+            "recommended_mix": None,
+            "projected_completion_rate": None,
+            "projected_task_wh": None,
+            "projected_task_gco2e": None,
+            "task_wh_change_share": None,
+            "task_gco2e_change_share": None,
+            "projected_quarterly_saving_gco2e": None,
             "evidence": "; ".join(
                 f"{c.model} observed {c.observed_in}: completion {c.completion_rate:.1%}, "
                 f"{c.task_gco2e:.4g} gCO2e/task, p95 {_seconds(c.p95_latency_ms)}"
                 for c in cands
             ),
-            "excluded_models": "; ".join(
-                f"{m}: {why}" for m, why in sorted(decision.excluded.items())
-            )
+            "excluded_models": "; ".join(f"{m}: {why}" for m, why in sorted(excluded.items()))
             or None,
             "no_evidence_models": ", ".join(no_evidence) or None,
             "floor_only_mix": decision.floor_only_best.describe()
@@ -370,32 +412,105 @@ def routing_rows(
             "floor_only_task_gco2e": (
                 decision.floor_only_best.task_gco2e if decision.floor_only_best else None
             ),
+            "best_admissible_mix": best.describe() if best else None,
+            "best_admissible_task_gco2e": best.task_gco2e if best else None,
+            "cleaner_excluded_model": cleaner.model if cleaner else None,
+            "cleaner_excluded_reason": excluded[cleaner.model] if cleaner else None,
+            "cleaner_excluded_task_gco2e": cleaner.task_gco2e if cleaner else None,
+            "cleaner_excluded_change_share": _change(today_g, cleaner.task_gco2e)
+            if cleaner
+            else None,
         }
-        row["headline"] = _headline(row, decision)
+        if status == "switch":
+            row.update(
+                recommended_mix=mix.describe(),
+                projected_completion_rate=mix.completion_rate,
+                projected_task_wh=mix.task_wh,
+                projected_task_gco2e=mix.task_gco2e,
+                task_wh_change_share=_change(today_wh, mix.task_wh),
+                task_gco2e_change_share=_change(today_g, mix.task_gco2e),
+                projected_quarterly_saving_gco2e=(today_g - mix.task_gco2e) * completed,
+            )
+        elif status == "keep":
+            # No change: the projection is today as observed.
+            row.update(
+                recommended_mix=today_mix,
+                projected_completion_rate=today_c,
+                projected_task_wh=_finite_or_none(today_wh),
+                projected_task_gco2e=_finite_or_none(today_g),
+                task_wh_change_share=0.0,
+                task_gco2e_change_share=0.0,
+                projected_quarterly_saving_gco2e=0.0,
+            )
+        row["headline"] = _headline(row, decision, excluded)
         out.append(row)
     return out
 
 
-def _headline(row: dict, decision: RoutingDecision) -> str:
+def _status(decision: RoutingDecision, today_task_gco2e: float) -> str:
+    """switch only when the optimum strictly lowers today's task-gCO2e (beyond rounding)."""
+    if not decision.feasible:
+        return "infeasible"
+    if decision.mix.task_gco2e < today_task_gco2e * (1 - _REL_TIE):
+        return "switch"
+    return "keep"
+
+
+def _cleaner_excluded(excluded: Sequence[Candidate], reference: float) -> Candidate | None:
+    """The excluded model with the lowest task-gCO2e, if strictly below ``reference``."""
+    cleaner = [c for c in excluded if c.task_gco2e < reference * (1 - _REL_TIE)]
+    return min(cleaner, key=lambda c: (c.task_gco2e, c.model), default=None)
+
+
+def _headline(row: dict, decision: RoutingDecision, excluded: dict[str, str]) -> str:
     name, floor = row["feature"], row["quality_floor"]
-    if row["status"] == "keep":
-        return (
-            f"{name}: keep {row['recommended_mix']}"
-            " - the lowest-carbon observed option meeting the floor."
-        )
+    today_models = [m for m, _ in _today_models(row)]
     if row["status"] == "switch":
-        return (
-            f"{name}: route to {row['recommended_mix']} - task-gCO2e {row['today_task_gco2e']:.4g}"
-            f" -> {row['projected_task_gco2e']:.4g} ({row['task_gco2e_change_share']:+.0%}),"
-            f" completion {row['today_completion_rate']:.0%}"
-            f" -> {row['projected_completion_rate']:.0%}."
+        text = (
+            f"{name}: route to {row['recommended_mix']} - task-gCO2e"
+            f" {row['today_task_gco2e']:.4g} -> {row['projected_task_gco2e']:.4g}"
+            f" ({row['task_gco2e_change_share']:+.0%}), completion"
+            f" {row['today_completion_rate']:.0%} -> {row['projected_completion_rate']:.0%}"
         )
+    elif row["status"] == "keep" and row["best_admissible_mix"] == row["today_mix"]:
+        text = (
+            f"{name}: keep {row['recommended_mix']}"
+            " - the lowest-carbon observed option meeting the floor and the latency target"
+        )
+    elif row["status"] == "keep":
+        text = (
+            f"{name}: keep the current model ({row['today_mix']})"
+            " - no option meeting the floor and the latency target lowers its task-gCO2e"
+            f" (best such option {row['best_admissible_mix']}:"
+            f" {_signed_change(row['today_task_gco2e'], row['best_admissible_task_gco2e'])})"
+        )
+        itself = [f"{m}: {excluded[m]}" for m in today_models if m in excluded]
+        if itself:
+            text += f"; today's model is itself excluded ({'; '.join(itself)})"
+    else:
+        text = _infeasible_text(row, decision, floor, today_models)
+    cleaner = row["cleaner_excluded_model"]
+    floor_only = decision.floor_only_best
+    if cleaner and not (floor_only is not None and floor_only.models == (cleaner,)):
+        cut = row["cleaner_excluded_change_share"]
+        size = (
+            f"cut task-gCO2e {-cut:.0%}"
+            if cut is not None
+            else f"reach {row['cleaner_excluded_task_gco2e']:.4g} gCO2e/task"
+        )
+        text += f"; {cleaner} would {size} but is excluded ({row['cleaner_excluded_reason']})"
+    return text + "."
+
+
+def _infeasible_text(
+    row: dict, decision: RoutingDecision, floor: float, today_models: list[str]
+) -> str:
     text = (
-        f"{name}: infeasible - no observed model meets the {floor:.0%} floor"
+        f"{row['feature']}: infeasible - no observed model meets the {floor:.0%} floor"
         " within the latency target"
     )
     best = decision.floor_only_best
-    if best is not None and best.models == tuple(m for m, _ in _today_models(row)):
+    if best is not None and best.models == tuple(today_models):
         text += (
             f"; today's {best.describe()} meets the floor but misses the latency target"
             " and no other model has evidence on this feature: revisit the target or the serving"
@@ -403,10 +518,15 @@ def _headline(row: dict, decision: RoutingDecision) -> str:
     elif best is not None:
         text += (
             f"; {best.describe()} meets the floor at {best.task_gco2e:.4g} gCO2e/task"
-            f" ({_change(_num(row['today_task_gco2e']), best.task_gco2e):+.0%} vs today)"
+            f" ({_signed_change(row['today_task_gco2e'], best.task_gco2e)})"
             " but misses the latency target: a trade-off for the feature owner"
         )
-    return text + "."
+    return text
+
+
+def _signed_change(today: float | None, other: float) -> str:
+    change = _change(today, other)
+    return f"{other:.4g} gCO2e/task" if change is None else f"{change:+.0%} vs today"
 
 
 def _today_models(row: dict) -> list[tuple[str, str]]:
@@ -422,10 +542,6 @@ def _change(before: float, after: float) -> float | None:
 
 def _finite_or_none(value: float) -> float | None:
     return None if value == float("inf") else value
-
-
-def _num(value: float | None) -> float:
-    return float("nan") if value is None else value
 
 
 def _seconds(ms: float | None) -> str:

@@ -84,13 +84,14 @@ class ModelSpec:
 # Self-hosted J/token are the published ML.ENERGY v3 measurements for the same model, GPU and
 # batch (ml-energy/leaderboard public/data/models/*.json), so the generated latencies and
 # telemetry energies are physically consistent with what such a deployment draws.
+_SH = "self_hosted"
 MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec("llama-3.1-8b-instruct", "small", "self_hosted", "H100", 1, 0, 0.12, 0, 0.1186, 64, 700),
-    ModelSpec("qwen3-30b-a3b", "small", "self_hosted", "B200", 1, 0, 0.12, 0, 0.1571, 128, 1000),
-    ModelSpec("qwen3-32b", "medium", "self_hosted", "B200", 1, 0, 0.25, 0, 0.2086, 128, 1000),
-    ModelSpec("qwen3-235b-a22b-fp8", "large", "self_hosted", "B200", 4, 0, 0.45, 0, 0.9769, 128, 4000),
-    ModelSpec("gpt-4o", "large", "openai", None, None, 40, 0.45, 5_000, float("nan"), 64, 0),
-    ModelSpec("claude-sonnet-4", "frontier", "anthropic", None, None, 30, 0.70, 4_000, float("nan"), 64, 0),
+    ModelSpec("llama-3.1-8b-instruct", "small", _SH, "H100", 1, 0, 0.12, 0, 0.1186, 64, 7e2),
+    ModelSpec("qwen3-30b-a3b", "small", _SH, "B200", 1, 0, 0.12, 0, 0.1571, 128, 1000),
+    ModelSpec("qwen3-32b", "medium", _SH, "B200", 1, 0, 0.25, 0, 0.2086, 128, 1000),
+    ModelSpec("qwen3-235b-a22b-fp8", "large", _SH, "B200", 4, 0, 0.45, 0, 0.9769, 128, 4e3),
+    ModelSpec("gpt-4o", "large", "openai", None, None, 40, 0.45, 5_000, np.nan, 64, 0),
+    ModelSpec("claude-sonnet-4", "frontier", "anthropic", None, None, 30, 0.7, 4e3, np.nan, 64, 0),
 )  # fmt: skip
 MODEL_INDEX = {m.name: i for i, m in enumerate(MODELS)}
 GPU_TYPES: tuple[str, ...] = ("H100", "B200")
@@ -231,7 +232,9 @@ _M_DECODE = np.array([m.decode_tok_s for m in MODELS])
 _M_TTFT = np.array([m.ttft_s for m in MODELS])
 _M_PREFILL = np.array([m.prefill_tok_s for m in MODELS])
 _M_J_PER_TOKEN = np.array([m.j_per_token for m in MODELS])
-_M_REF_BATCH_INDEX = np.array([int(np.flatnonzero(BATCH_SIZES == m.reference_batch)[0]) for m in MODELS])
+_M_REF_BATCH_INDEX = np.array(
+    [int(np.flatnonzero(m.reference_batch == BATCH_SIZES)[0]) for m in MODELS]
+)
 _M_REPLICA_TDP = np.array([m.replica_tdp_w for m in MODELS])
 
 
@@ -513,7 +516,7 @@ def _batch_sizes(rng: np.random.Generator, feat_c: np.ndarray) -> np.ndarray:
 
 
 def _work_tokens(uncached: np.ndarray, cached: np.ndarray, outputs: np.ndarray) -> np.ndarray:
-    """Decode-token equivalents of a call's work (prefill is cheaper per token, hits cheaper still)."""
+    """Decode-token equivalents of a call's work (prefill is cheaper per token, hits cheaper)."""
     return outputs + PREFILL_TOKEN_WEIGHT * (uncached + CACHED_TOKEN_WEIGHT * cached)
 
 

@@ -105,8 +105,13 @@ def _tier_mix(shares: tuple[float | None, ...]) -> str:
     )
 
 
-def render(rows: list[FeatureQuarter], unattributed_wh: float, total_wh: float) -> str:
-    """The scorecard as plain text."""
+def render(
+    rows: list[FeatureQuarter],
+    unattributed_wh: float,
+    total_wh: float,
+    pending: tuple[int, float] = (0, 0.0),
+) -> str:
+    """The scorecard as plain text; ``pending`` = (tasks, facility Wh) still in progress."""
     previous_q, latest_q = latest_two_quarters(rows)
     by_key = {(row.feature, row.quarter): row for row in rows}
     features = sorted({row.feature for row in rows})
@@ -162,6 +167,12 @@ def render(rows: list[FeatureQuarter], unattributed_wh: float, total_wh: float) 
         f"Unattributed energy (calls with no known task): {unattributed_wh:,.1f} Wh "
         f"of {total_wh:,.1f} Wh ({share:.2%}), all quarters."
     )
+    pending_tasks, pending_wh = pending
+    if pending_tasks:
+        lines.append(
+            f"Pending tasks (open, inside their completion window; in no figure above until they "
+            f"complete or time out): {pending_tasks:,} tasks, {pending_wh:,.1f} Wh."
+        )
     return "\n".join(lines)
 
 
@@ -199,8 +210,12 @@ def main(argv: list[str] | None = None) -> int:
             "select coalesce(sum(case when not has_task then facility_wh end), 0), "
             "coalesce(sum(facility_wh), 0) from fct_inference_call_footprint"
         ).fetchall()[0]
+        pending_tasks, pending_wh = con.sql(
+            "select coalesce(sum(pending_tasks), 0), coalesce(sum(pending_facility_wh), 0) "
+            "from mart_feature_quarter"
+        ).fetchall()[0]
         quarantined = quarantined_calls(con)
-    print(render(rows, unattributed_wh, total_wh))
+    print(render(rows, unattributed_wh, total_wh, (int(pending_tasks), float(pending_wh))))
     if quarantined:
         print(
             f"Quarantined calls (rejected, energy NOT counted above): {quarantined:,}; "

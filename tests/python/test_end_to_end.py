@@ -38,8 +38,11 @@ SEEDS_DIR = ROOT / "seeds"
 N_CALLS = 3_000
 SEED = 7
 REL_TOL = 1e-9
-# dbt_project.yml var assumed_batch_size: self-hosted calls that did not log a batch.
+# dbt_project.yml var assumed_batch_size: self-hosted calls that did not log a batch and whose
+# deployment is not in the deployment_batch_sizes seed.
 ASSUMED_BATCH_SIZE = 8
+# dbt_project.yml var default_completion_window_hours (feature missing from the catalogue).
+DEFAULT_WINDOW_HOURS = 72
 
 CALLS = "inference_calls"
 EVENTS = "task_events"
@@ -200,6 +203,9 @@ class Seeds:
     cache_residual: float
     regions: dict[str, dict[str, str]]
     grid: list[dict[str, str]]
+    deployments: dict[tuple[str, str, str], int]
+    accelerators: dict[str, dict[str, str]]
+    windows_hours: dict[str, int]
 
     @classmethod
     def load(cls) -> Seeds:
@@ -219,6 +225,15 @@ class Seeds:
             ),
             regions={r["region"]: r for r in read_seed("datacenter_regions")},
             grid=read_seed("grid_carbon_intensity"),
+            deployments={
+                (r["model"], r["gpu_type"], r["region"]): int(r["assumed_batch_size"])
+                for r in read_seed("deployment_batch_sizes")
+            },
+            accelerators={r["gpu_type"]: r for r in read_seed("accelerators")},
+            windows_hours={
+                r["feature"]: int(r["completion_window_hours"])
+                for r in read_seed("feature_catalogue")
+            },
         )
 
     def relative_energy(self, batch: int) -> float:
@@ -283,7 +298,9 @@ def expected_call_footprints(
         elif coef["energy_method"] == "estimated":
             batch = reference_batch
         else:
-            batch = ASSUMED_BATCH_SIZE
+            batch = seeds.deployments.get(
+                (call["model"], call["gpu_type"] or "", call["region"]), ASSUMED_BATCH_SIZE
+            )
         batch_factor = seeds.relative_energy(batch) / seeds.relative_energy(reference_batch)
 
         cached = call["cached_input_tokens"]
@@ -294,6 +311,12 @@ def expected_call_footprints(
             accelerator_wh = call["measured_energy_j"] / 3600
         else:
             accelerator_wh = (prefill_wh + decode_wh) * batch_factor
+            if coef["energy_method"] == "modeled":
+                # Never below the idle draw of the call's share of its replica's GPUs.
+                gpus = call["gpu_count"] or int(coef["gpus_per_replica"])
+                hours = (call["ended_at"] - call["started_at"]).total_seconds() / 3600
+                idle_w = float(seeds.accelerators[call["gpu_type"]]["idle_w"])
+                accelerator_wh = max(accelerator_wh, idle_w * gpus * hours / batch)
 
         region = seeds.regions[call["region"]]
         facility_wh = accelerator_wh * float(region["host_overhead"]) * float(region["pue"])
@@ -312,7 +335,9 @@ class Task:
     feature: str
     started_at: datetime | None = None
     first_event_at: datetime | None = None
+    last_event_at: datetime | None = None
     completed: bool = False
+    terminal: bool = False
 
 
 def tasks_from_events(events: list[dict[str, Any]]) -> dict[str, Task]:
@@ -322,6 +347,10 @@ def tasks_from_events(events: list[dict[str, Any]]) -> dict[str, Task]:
         at = event["event_at"]
         if task.first_event_at is None or at < task.first_event_at:
             task.first_event_at = at
+        if task.last_event_at is None or at > task.last_event_at:
+            task.last_event_at = at
+        if event["event_type"] in {"completed", "abandoned", "escalated"}:
+            task.terminal = True
         if event["event_type"] == "started" and (task.started_at is None or at < task.started_at):
             task.started_at = at
         if event["event_type"] == "completed":
@@ -329,6 +358,23 @@ def tasks_from_events(events: list[dict[str, Any]]) -> dict[str, Task]:
     for task in tasks.values():
         task.started_at = task.started_at or task.first_event_at
     return tasks
+
+
+def pending_task_ids(tasks: dict[str, Task], calls: list[dict[str, Any]], seeds: Seeds) -> set[str]:
+    """Tasks with no terminal event whose last event is within their feature's window of the
+    horizon (the latest event or call end in the data)."""
+    horizon = max(
+        max(t.last_event_at for t in tasks.values() if t.last_event_at is not None),
+        max(call["ended_at"] for call in calls),
+    )
+    return {
+        task_id
+        for task_id, t in tasks.items()
+        if not t.terminal
+        and t.last_event_at is not None
+        and (horizon - t.last_event_at).total_seconds()
+        < 3600 * seeds.windows_hours.get(t.feature, DEFAULT_WINDOW_HOURS)
+    }
 
 
 def quarter_of(day: date) -> tuple[int, int]:
@@ -362,9 +408,12 @@ class Oracle:
             else:
                 unattributed += facility_wh
 
+        pending = pending_task_ids(tasks, calls, seeds)
         quarters: dict[tuple[str, tuple[int, int]], list[float]] = defaultdict(lambda: [0.0, 0, 0])
         for task_id, task in tasks.items():
             assert task.started_at is not None
+            if task_id in pending:
+                continue
             acc = quarters[(task.feature, quarter_of(task.started_at.date()))]
             acc[0] += task_wh[task_id]
             acc[1] += task.completed
@@ -482,7 +531,10 @@ def test_clean_build_has_every_mart_and_every_call_and_task(
         == raw_calls
     )
     assert clean_build.scalar("select count(*) from fct_task_footprint") == raw_tasks
-    assert clean_build.scalar("select sum(tasks) from mart_feature_task_watts") == raw_tasks
+    assert (
+        clean_build.scalar("select sum(tasks + pending_tasks) from mart_feature_task_watts")
+        == raw_tasks
+    )
     assert clean_build.scalar("select sum(calls) from mart_model_efficiency") == raw_calls
 
 
@@ -518,6 +570,94 @@ def test_feature_quarter_task_wh_matches_the_oracle(priced_build: Build, seeds: 
         assert close(got_wh, facility_wh), (key, got_wh, facility_wh)
         if completed:
             assert close(got_wh / got_completed, facility_wh / completed), key
+
+
+def test_modelled_calls_stay_inside_the_power_envelope(clean_build: Build) -> None:
+    """No self-hosted modelled call implies less than idle or more than rated power per GPU."""
+    rows = clean_build.query(
+        """
+        select accelerator_wh_basis, implied_gpu_power_w, gpu_idle_w, gpu_tdp_w
+        from fct_inference_call_footprint
+        where energy_method = 'modeled'
+        """
+    )
+    assert len(rows) > 1000
+    below = [r for r in rows if r[1] < r[2] * (1 - 1e-9)]
+    above = [r for r in rows if r[1] > r[3] * (1 + 1e-9)]
+    assert not below, below[:5]
+    assert not above, above[:5]
+    # The floor is exactly idle power where it set the value, and above it elsewhere.
+    floored = [r for r in rows if r[0] == "idle_floor"]
+    assert floored, "the sample never exercises the idle floor"
+    assert all(math.isclose(r[1], r[2], rel_tol=1e-9) for r in floored)
+    assert all(r[1] >= r[2] for r in rows if r[0] == "token_model")
+
+
+def _maturity_raw(raw: Path) -> None:
+    """Five days of chat_answer tasks, identical calls; the last day is still in progress.
+
+    Days 1-4: 10 tasks each, 8 completed and 2 abandoned; day 1 also has a task that never got
+    a terminal event (it times out: the horizon is 4 days later, the window 24 h). Day 5 (the
+    horizon's day): 3 completed, 1 abandoned and 6 tasks still open - pending.
+    """
+    raw.mkdir(parents=True)
+    calls = [
+        "call_id,task_id,started_at,ended_at,model,provider,region,gpu_type,gpu_count,"
+        "batch_size,input_tokens,cached_input_tokens,output_tokens,status,measured_energy_j"
+    ]
+    events = ["event_id,task_id,feature,event_type,event_at,user_id,quality_score"]
+    plan = {day: ["completed"] * 8 + ["abandoned"] * 2 for day in range(1, 5)}
+    plan[1].append(None)
+    plan[5] = ["completed"] * 3 + ["abandoned"] + [None] * 6
+    for day, outcomes in plan.items():
+        for i, outcome in enumerate(outcomes):
+            task, at = f"t_{day}_{i}", f"2026-08-0{day} 10:{i:02d}"
+            calls.append(
+                f"c_{day}_{i},{task},{at}:10,{at}:20,qwen3-30b-a3b,self_hosted,europe-west1,"
+                "B200,1,8,500,0,200,ok,"
+            )
+            events.append(f"s_{day}_{i},{task},chat_answer,started,{at}:00,u_{i},")
+            if outcome:
+                events.append(f"e_{day}_{i},{task},chat_answer,{outcome},{at}:40,u_{i},")
+    (raw / f"{CALLS}.csv").write_text("\n".join(calls) + "\n", encoding="utf-8")
+    (raw / f"{EVENTS}.csv").write_text("\n".join(events) + "\n", encoding="utf-8")
+
+
+def test_immature_last_days_show_no_end_of_period_artefact(tmp_path: Path) -> None:
+    _maturity_raw(tmp_path / "raw")
+    b = require_success(build(tmp_path / "raw", tmp_path))
+    (per_call,) = {round(wh, 12) for (wh,) in b.query(
+        "select facility_wh from fct_inference_call_footprint"
+    )}  # fmt: skip
+    outcomes = dict(b.query("select outcome, count(*) from fct_task_footprint group by outcome"))
+    assert outcomes == {"completed": 35, "abandoned": 9, "timed_out": 1, "pending": 6}
+
+    days = {
+        row[0].day: row[1:]
+        for row in b.query(
+            """
+            select task_date, tasks, completed_tasks, timed_out_tasks, pending_tasks,
+                pending_facility_wh, facility_wh, wasted_wh, task_wh
+            from mart_feature_task_watts order by task_date
+            """
+        )
+    }
+    f = per_call
+    # By hand: a day's task_wh = energy of its matured tasks / its completed tasks.
+    expected = {
+        1: (11, 8, 1, 0, 0.0, 11 * f, 3 * f, 11 * f / 8),
+        2: (10, 8, 0, 0, 0.0, 10 * f, 2 * f, 10 * f / 8),
+        3: (10, 8, 0, 0, 0.0, 10 * f, 2 * f, 10 * f / 8),
+        4: (10, 8, 0, 0, 0.0, 10 * f, 2 * f, 10 * f / 8),
+        # Counting the 6 pending tasks would give 10 f / 3: the end-of-period spike.
+        5: (4, 3, 0, 6, 6 * f, 4 * f, 1 * f, 4 * f / 3),
+    }
+    assert days.keys() == expected.keys()
+    for day, want in expected.items():
+        got = days[day]
+        assert got[:4] == want[:4], day
+        for g, w in zip(got[4:], want[4:], strict=True):
+            assert math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-12), (day, got, want)
 
 
 # --------------------------------------------------------------------------------------------

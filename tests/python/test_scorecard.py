@@ -37,14 +37,24 @@ def warehouse(tmp_path: Path) -> Path:
                 output_tokens_per_accelerator_wh double, wasted_wh_share double,
                 cache_hit_rate double, mean_batch_size double,
                 energy_share_small double, energy_share_medium double,
-                energy_share_large double, energy_share_frontier double
+                energy_share_large double, energy_share_frontier double,
+                pending_tasks bigint default 0, pending_facility_wh double default 0
             )
             """
         )
         con.executemany(
             "insert into mart_feature_quarter values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "null, null)",
+            "null, null, 0, 0)",
             QUARTER_ROWS,
+        )
+        # The newest quarter still has tasks in progress: 3 + 2 of them, 0.5 + 0.25 Wh.
+        con.sql(
+            "update mart_feature_quarter set pending_tasks = 3, pending_facility_wh = 0.5 "
+            "where feature = 'trap' and quarter_label = '2026-Q3'"
+        )
+        con.sql(
+            "update mart_feature_quarter set pending_tasks = 2, pending_facility_wh = 0.25 "
+            "where feature = 'steady' and quarter_label = '2026-Q3'"
         )
         con.sql(
             "create table fct_inference_call_footprint as select * from (values "
@@ -96,6 +106,7 @@ def test_scorecard_flags_the_efficiency_trap_and_counts_what_is_missing(
     # unattributed: 4 + 1 of 105 Wh; quarantined: two distinct rejected rows (r3 is only flagged)
     assert "5.0 Wh of 105.0 Wh (4.76%)" in output
     assert "Quarantined calls (rejected, energy NOT counted above): 2;" in output
+    assert "in no figure above until they complete or time out): 5 tasks, 0.8 Wh." in output
 
 
 def test_scorecard_without_a_warehouse_says_what_to_run(

@@ -1,7 +1,10 @@
-"""Feature x quarter on the carbon-vs-quality plane: on or off the efficient frontier, by how much.
+"""Feature x quarter on the carbon-vs-quality plane, against the feature's OWN observed options.
 
-The input is already one row per feature and quarter, so it is collected (tens of rows) and the
-frontier computed by python_helpers.frontier.
+Each feature-quarter is placed only against what the same feature was observed to deliver on its
+own models, regions and quarters (mart_feature_model_quarter), never against another feature; the
+avoidable carbon is split into an energy effect and a grid effect. Both inputs are small
+(tens of rows), so they are collected and the positions computed by python_helpers.frontier.
+`min_tasks` (var routing_min_tasks) is the evidence threshold shared with the routing what-if.
 """
 
 import narwhals as nw
@@ -13,5 +16,12 @@ from python_helpers.frontier import FRONTIER_COLUMNS, arrow_schema, frontier_row
 def model(dbt, session):
     dbt.config(materialized="table")
     feature_quarters = nw.from_native(dbt.ref("mart_feature_quarter")).collect(backend="pyarrow")
-    rows = frontier_rows(feature_quarters.rows(named=True))
+    observations = nw.from_native(dbt.ref("mart_feature_model_quarter")).collect(
+        backend="pyarrow"
+    )
+    rows = frontier_rows(
+        feature_quarters.rows(named=True),
+        observations.rows(named=True),
+        min_tasks=int(dbt.config.get("min_tasks") or 50),
+    )
     return pa.Table.from_pylist(rows, schema=arrow_schema(FRONTIER_COLUMNS))
