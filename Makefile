@@ -13,12 +13,13 @@ DEMO_RAW := target/sample
 TEST_RAW := target/test_sample
 TEST_DB := target/test_build.duckdb
 
-.PHONY: help venv browser sample test-sample scorecard daily demo test lint lint-python lint-sql pytest dbt-test semantic-test export report clean
+.PHONY: help venv browser sample test-sample scorecard daily demo test lint lint-python lint-sql pytest dbt-test semantic-test export report crosscheck clean
 
 help:
 	@echo "make demo   - install, generate the sample workload, dbt build, print the scorecard"
 	@echo "make test   - ruff, sqlfluff, dbt build (models + data and unit tests), mf validate-configs, pytest"
 	@echo "make export - Parquet of every public mart in target/export (after make demo)"
+	@echo "make crosscheck - regenerate docs/coefficient-crosscheck.md (seeds vs EcoLogits, ML.ENERGY, published figures)"
 	@echo "make clean  - remove target/ and the virtual environment"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -59,6 +60,11 @@ report: $(STAMP)
 # Parquet files of every public mart, for BI tools (reads the warehouse read-only).
 export: $(STAMP)
 	$(BIN)/python -m python_helpers.export --out target/export
+
+# The coefficient seeds priced through the project beside EcoLogits, ML.ENERGY and the
+# published per-query figures (make test fails when the committed table is stale).
+crosscheck: $(STAMP)
+	$(BIN)/python -m python_helpers.crosscheck --out docs/coefficient-crosscheck.md
 
 lint-python: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,6 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+#: Relative slack on carbon and absolute slack on quality when an option is compared with the
+#: feature as it ran: the same cell summed in two marts differs by rounding, not by a saving.
+_REL_TOL = 1e-9
+_QUALITY_TOL = 1e-12
+
 
 @dataclass(frozen=True)
 class Point:
@@ -182,8 +187,8 @@ def benchmark_option(current: Point, options: Sequence[Option]) -> Option | None
         o
         for o in options
         if _is_finite(o.point)
-        and o.completion_rate >= current.quality
-        and o.task_gco2e < current.carbon
+        and o.completion_rate >= current.quality - _QUALITY_TOL
+        and o.task_gco2e < current.carbon * (1 - _REL_TOL)
     ]
     return min(better, key=lambda o: (o.task_gco2e, -o.completion_rate, o.label), default=None)
 
@@ -259,12 +264,18 @@ def frontier_rows(
     quarter_start, completed_tasks, completion_rate, task_gco2e, task_wh, latency_target_ms);
     ``observations`` rows of ``mart_feature_model_quarter``. Quality is the completion rate, the
     signal every feature has. A feature's options are its own (model, region, quarter) cells up
-    to and including the quarter; another feature is never a benchmark.
+    to and including the quarter; another feature is never a benchmark. A quarter's only cell
+    is the feature as it ran, not an alternative: the two marts count it with slightly different
+    rules (pending, unattributed tasks), and a gap between them is no saving anyone can make.
     """
     options = feature_options(observations, min_tasks)
     regions_run: dict[tuple[str, str], set[str]] = {}
+    cells_run: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for r in observations:
         regions_run.setdefault((r["feature"], r["quarter_label"]), set()).add(r["region"])
+        cells_run.setdefault((r["feature"], r["quarter_label"]), set()).add(
+            (r["model"], r["region"])
+        )
     placed: dict[tuple[str, str], dict] = {}
     for row in feature_quarters:
         feature, quarter = row["feature"], row["quarter_label"]
@@ -272,7 +283,14 @@ def frontier_rows(
         if not _is_finite(point):
             continue  # no completed task: no carbon per task to place
         # The like-for-like filter: same feature, evidence no later than the quarter.
-        own = [o for o in options if o.feature == feature and o.quarter <= quarter]
+        as_run = cells_run.get((feature, quarter), set())
+        own = [
+            o
+            for o in options
+            if o.feature == feature
+            and o.quarter <= quarter
+            and not (o.quarter == quarter and len(as_run) == 1)
+        ]
         placed[(feature, quarter)] = _place(
             row, point, own, regions_run.get((feature, quarter), set())
         )
@@ -291,7 +309,7 @@ def frontier_rows(
 def _place(row: dict, point: Point, own: Sequence[Option], regions_run: set[str]) -> dict:
     """One mart row: the feature-quarter point against its own options."""
     bench = benchmark_option(point, own)
-    on_frontier = not any(_is_finite(o.point) and dominates(o.point, point) for o in own)
+    on_frontier = not any(_is_finite(o.point) and _dominates_as_run(o.point, point) for o in own)
     task_wh = _num(row["task_wh"])
     completed = int(row["completed_tasks"])
     distance = point.carbon - bench.task_gco2e if bench else 0.0
@@ -340,6 +358,11 @@ def _place(row: dict, point: Point, own: Sequence[Option], regions_run: set[str]
 def frontier_headline(rec: dict) -> str:
     """One sentence: how much of the feature's carbon its own observed options call avoidable."""
     name, quarter = rec["feature"], rec["quarter_label"]
+    if rec["compared_options"] == 0:
+        return (
+            f"{name} {quarter}: no other option of its own observed yet (no other model, region"
+            " or earlier quarter with enough tasks) - nothing to call avoidable."
+        )
     if rec["frontier_peer"] == AS_RUN:
         return (
             f"{name} {quarter}: none of its own {rec['compared_options']} observed option(s)"
@@ -354,7 +377,11 @@ def frontier_headline(rec: dict) -> str:
     )
     energy, grid = rec["energy_effect_gco2e_per_task"], rec["grid_effect_gco2e_per_task"]
     if energy is not None:
-        where = "a different region's grid" if rec["crosses_region"] else "the grid it ran on"
+        where = (
+            "a different region's grid"
+            if rec["crosses_region"]
+            else "the same regions' grid at another time"
+        )
         text += (
             f": energy effect {energy:.3g} g/task (task-Wh saved, at today's grid intensity)"
             f" + grid effect {grid:.3g} g/task ({where})"
@@ -362,6 +389,19 @@ def frontier_headline(rec: dict) -> str:
     if rec["benchmark_meets_latency"] is False:
         text += "; that option misses the feature's p95 latency target"
     return text + "."
+
+
+def _dominates_as_run(option: Point, current: Point) -> bool:
+    """``dominates`` with rounding slack: the feature's own cell never dominates it by noise."""
+    no_worse = (
+        option.carbon <= current.carbon * (1 + _REL_TOL)
+        and option.quality >= current.quality - _QUALITY_TOL
+    )
+    strictly_better = (
+        option.carbon < current.carbon * (1 - _REL_TOL)
+        or option.quality > current.quality + _QUALITY_TOL
+    )
+    return no_worse and strictly_better
 
 
 def _per_completed(total: float, completed: int) -> float:

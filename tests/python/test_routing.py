@@ -175,3 +175,116 @@ def test_thin_evidence_is_not_evidence():
     (row,) = routing_rows(observations, catalogue, min_tasks=50)
     assert row["recommended_mix"] == "big 100%"
     assert row["no_evidence_models"] == "tiny-sample"
+    # ...but a thin model that looks cleaner is named: 0.01 g / 10 = 0.001 g/task against big's
+    # 5 g / 900 = 0.005556, i.e. 0.001 x 180 - 1 = -82 %.
+    assert row["cleaner_excluded_model"] == "tiny-sample"
+    assert row["cleaner_excluded_reason"] == "only 10 tasks observed, 50 needed"
+    assert row["cleaner_excluded_change_share"] == pytest.approx(-0.82)
+    assert "tiny-sample would cut task-gCO2e 82% but is excluded (only 10 tasks" in row["headline"]
+
+
+# --------------------------------------------------------------------------------------------
+# A recommendation must pay for itself, and a cleaner model left out must be named.
+# --------------------------------------------------------------------------------------------
+
+CHAT = {"feature": "chat_answer", "quality_floor": 0.80, "latency_target_ms": 12_000}
+
+
+def _issue_trace():
+    """The tracker's chat_answer case, by hand (today = the latest quarter, 2026-Q3):
+
+    today  qwen3-30b-a3b  80 g / 800 completed  = 0.1   g/task, p95 14.1 s (over 12 s)
+    Q2     gpt-4o         90.9 g / 900          = 0.101 g/task (+1 %), p95 9.0 s (admissible)
+    Q2     qwen3-32b      54 g / 900            = 0.06  g/task (-40 %), p95 13.0 s (over 12 s)
+    The only admissible option, gpt-4o, raises task-gCO2e: the answer is to keep today's model.
+    """
+    return [
+        obs("chat_answer", "2026-Q3", "qwen3-30b-a3b", 1000, 800, 1000.0, 80.0, 14_100),
+        obs("chat_answer", "2026-Q2", "gpt-4o", 1000, 900, 246.0, 90.9, 9_000),
+        obs("chat_answer", "2026-Q2", "qwen3-32b", 1000, 900, 600.0, 54.0, 13_000),
+    ]
+
+
+def test_a_candidate_that_raises_task_gco2e_is_never_recommended():
+    (row,) = routing_rows(_issue_trace(), [CHAT])
+    assert row["today_task_gco2e"] == pytest.approx(0.1)  # 80 / 800
+    assert row["status"] == "keep"
+    assert row["recommended_mix"] == "qwen3-30b-a3b 100%"  # today's mix, unchanged
+    assert row["projected_task_gco2e"] == pytest.approx(0.1)
+    assert row["task_gco2e_change_share"] == 0.0
+    assert row["projected_quarterly_saving_gco2e"] == 0.0
+    # The optimiser's admissible best is still shown, with its +1 % (90.9 / 900 = 0.101).
+    assert row["best_admissible_mix"] == "gpt-4o 100%"
+    assert row["best_admissible_task_gco2e"] == pytest.approx(0.101)
+    assert "gpt-4o" not in row["recommended_mix"]
+    assert "keep the current model (qwen3-30b-a3b 100%)" in row["headline"]
+    assert "+1% vs today" in row["headline"]
+
+
+def test_a_latency_excluded_cleaner_candidate_is_named_with_its_reason():
+    (row,) = routing_rows(_issue_trace(), [CHAT])
+    # qwen3-32b: 0.06 / 0.1 - 1 = -40 %; its p95 13.0 s is over the 12.0 s target.
+    assert row["cleaner_excluded_model"] == "qwen3-32b"
+    assert row["cleaner_excluded_reason"] == "p95 latency 13.0 s over the 12.0 s target"
+    assert row["cleaner_excluded_task_gco2e"] == pytest.approx(0.06)
+    assert row["cleaner_excluded_change_share"] == pytest.approx(-0.40)
+    assert (
+        "qwen3-32b would cut task-gCO2e 40% but is excluded"
+        " (p95 latency 13.0 s over the 12.0 s target)"
+    ) in row["headline"]
+
+
+def test_a_switch_still_names_the_cleaner_model_it_could_not_use():
+    # today small: 10 g / 100 completed = 0.1; "mid": 9 g / 100 = 0.09 (-10 %), admissible;
+    # "fast-clean": 6 g / 100 = 0.06 (-40 %) but p95 13.0 s over the 12.0 s target.
+    observations = [
+        obs("chat_answer", "2026-Q3", "today-model", 100, 100, 100.0, 10.0, 5_000),
+        obs("chat_answer", "2026-Q2", "mid", 100, 100, 90.0, 9.0, 5_000),
+        obs("chat_answer", "2026-Q2", "fast-clean", 100, 100, 60.0, 6.0, 13_000),
+    ]
+    (row,) = routing_rows(observations, [CHAT], min_tasks=50)
+    assert row["status"] == "switch"
+    assert row["recommended_mix"] == "mid 100%"
+    assert row["task_gco2e_change_share"] == pytest.approx(-0.10)  # 0.09 / 0.1 - 1
+    assert row["cleaner_excluded_model"] == "fast-clean"
+    assert row["cleaner_excluded_change_share"] == pytest.approx(-0.40)  # 0.06 / 0.1 - 1
+    assert "fast-clean would cut task-gCO2e 40% but is excluded (p95 latency" in row["headline"]
+
+
+def test_the_report_headline_box_lists_a_kept_feature_with_a_cleaner_exclusion():
+    from python_helpers.report import _headline_box
+
+    (row,) = routing_rows(_issue_trace(), [CHAT])
+    box = _headline_box([row])
+    assert "0 feature(s) to re-route" in box
+    assert "qwen3-32b would cut task-gCO2e 40% but is excluded" in box
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=50, max_value=500),  # tasks
+            st.floats(min_value=0.05, max_value=1.0),  # completion
+            st.floats(min_value=1e-3, max_value=10.0),  # g per started task
+            st.sampled_from([1_000.0, 20_000.0]),  # p95 ms
+            st.sampled_from(["2026-Q2", "2026-Q3"]),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.floats(min_value=0.0, max_value=1.0),
+    st.sampled_from(["each_model", "mix"]),
+)
+def test_no_row_ever_projects_more_carbon_than_today(models, floor, mode):
+    observations = [
+        obs("f", q, f"m{i}", n, max(1, round(n * c)), g * n, g * n, p95)
+        for i, (n, c, g, p95, q) in enumerate(models)
+    ]
+    catalogue = [{"feature": "f", "quality_floor": floor, "latency_target_ms": 10_000}]
+    (row,) = routing_rows(observations, catalogue, floor_applies_to=mode)
+    if row["status"] != "infeasible":
+        assert row["projected_task_gco2e"] <= row["today_task_gco2e"]
+        assert row["task_gco2e_change_share"] <= 0
+    if row["status"] == "switch":
+        assert row["projected_task_gco2e"] < row["today_task_gco2e"]
