@@ -152,8 +152,9 @@ calls_with_coefficients as (
         datacenter_regions.host_overhead_low,
         datacenter_regions.host_overhead_high,
         datacenter_regions.market_gco2e_per_kwh,
-        {{ dbt.datediff('calls.started_at', 'calls.ended_at', 'millisecond') }}
-        / 3600000.0 as call_hours
+        -- microseconds, as logged: the idle floor and the power check divide by it
+        {{ dbt.datediff('calls.started_at', 'calls.ended_at', 'microsecond') }}
+        / 3600000000.0 as call_hours
 
     from calls
     left join model_energy_coefficients

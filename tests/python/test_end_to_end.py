@@ -673,7 +673,9 @@ def test_energy_is_conserved_across_grains(priced_build: Build, seeds: Seeds) ->
         """
     )[0]
     task_wh = priced_build.scalar("select sum(facility_wh) from fct_task_footprint")
-    mart_wh = priced_build.scalar("select sum(facility_wh) from mart_feature_task_watts")
+    mart_wh = priced_build.scalar(
+        "select sum(facility_wh + pending_facility_wh) from mart_feature_task_watts"
+    )
     model_wh = priced_build.scalar("select sum(facility_wh) from mart_model_efficiency")
 
     assert close(call_wh, task_wh + unattributed_wh)
