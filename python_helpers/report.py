@@ -64,6 +64,16 @@ def load(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
         "frontier": rows(
             con, "select * from mart_quality_frontier order by quarter_label, feature"
         ),
+        "maturity": rows(
+            con,
+            """
+            select coalesce(sum(pending_tasks), 0) as pending_tasks,
+                   coalesce(sum(pending_facility_wh), 0) as pending_facility_wh,
+                   coalesce(sum(timed_out_tasks), 0) as timed_out_tasks,
+                   max(task_date) as last_task_date
+            from mart_feature_task_watts
+            """,
+        ),
         "weekly": rows(
             con,
             """
@@ -691,6 +701,7 @@ def render(data: dict[str, list[dict]], database: str) -> tuple[str, list[str]]:
             ],
             {2, 3, 4, 5, 6, 7, 8, 9},
         ),
+        _method_notes(data["maturity"][0]),
         '<p class="note">Marts behind the charts, for BI tools: mart_quality_frontier, '
         "mart_feature_task_watts, mart_feature_batch_bands, mart_routing_what_if, "
         "mart_feature_model_quarter, mart_shifting_what_if, mart_model_card, mart_feature_sci.</p>",
@@ -701,6 +712,31 @@ def render(data: dict[str, list[dict]], database: str) -> tuple[str, list[str]]:
         f"<script>{get_plotlyjs()}</script></head><body>" + "\n".join(sections) + "</body></html>\n"
     )
     return page, [ch.chart_id for ch in charts]
+
+
+def _method_notes(maturity: dict) -> str:
+    """What is measured, derived and assumed behind every figure above, and its bounds."""
+    return (
+        '<h2>Method notes</h2><ul class="note">'
+        "<li><b>Measured</b>: self-hosted energy per token at one model x GPU x batch (ML.ENERGY "
+        "v3, GPU boundary) and the batch-size curve from 8 to 512; per-call joules where the "
+        "serving layer sends them (energy method <i>measured</i>).</li>"
+        "<li><b>Derived</b>: prefill energy (0.2x decode, bounds 0.1-0.3x), batch sizes below 8 "
+        "(extrapolated), host overhead 1.57 (bounds 1.43-2.20, Google's Gemini boundary split), "
+        "idle power (Cloud Carbon Footprint's idle/max ratio), the prefix-cache residual 0.10 "
+        "(bounds 0.05-0.30; equal to a price ratio, not an energy measurement). A modelled call "
+        "never costs less than its GPUs' idle power over its share of their time.</li>"
+        "<li><b>Assumed</b>: vendor-API energy, calibrated to published per-query figures (a "
+        "typical gpt-4o query 0.34 Wh, bounds 0.20-1.20); a self-hosted call with no logged "
+        "batch takes its deployment's declared batch, and its bounds span the deployment's "
+        "range. Every low-high range above carries these bounds.</li>"
+        f"<li><b>Mature cohorts</b>: {int(maturity['pending_tasks']):,} tasks (their "
+        f"{maturity['pending_facility_wh']:,.1f} Wh) are still inside their feature's completion "
+        "window and count in no task-Wh, task-gCO2e or completion rate until they complete or "
+        f"time out; {int(maturity['timed_out_tasks']):,} tasks timed out (no terminal event "
+        "within the window) and count as waste. The newest days therefore show no end-of-period "
+        "spike.</li></ul>"
+    )
 
 
 def _headline_box(routing: Sequence[dict]) -> str:

@@ -83,6 +83,18 @@ def test_page_is_self_contained(built):
     assert tuple(built["charts"]) == CHARTS
 
 
+def test_method_notes_report_the_pending_tasks_of_the_warehouse(built):
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        pending, timed_out = con.sql(
+            "select count(*) filter (where outcome = 'pending'), "
+            "count(*) filter (where outcome = 'timed_out') from fct_task_footprint"
+        ).fetchall()[0]
+    text = built["index"].read_text()
+    assert pending > 0, "the sample's last day should hold tasks still in progress"
+    assert f"<li><b>Mature cohorts</b>: {pending:,} tasks (their " in text
+    assert f"; {timed_out:,} tasks timed out" in text
+
+
 def test_report_renders_in_headless_chromium(built, tmp_path):
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.fail("Chromium is not installed: apt-get install -y chromium chromium-driver")
