@@ -1,5 +1,6 @@
--- Features off the latest quarter's carbon-vs-quality frontier, biggest avoidable carbon first,
--- with their position a quarter earlier. Start here to ask "what would moving them save?".
+-- Features with avoidable carbon in the latest quarter - against the cleanest option the same
+-- feature was observed on (frontier_peer: model in region, quarter) - biggest first, with their
+-- position a quarter earlier. Start here to ask "what would moving them save?".
 with
 
 frontier as (

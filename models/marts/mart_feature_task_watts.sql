@@ -8,7 +8,9 @@
     Pending tasks (open, still inside their feature's completion window) are
     in neither the numerator nor the denominator: they are counted apart
     (pending_tasks, pending_facility_wh) until they complete or time out, so
-    the newest days show no end-of-period spike.
+    the newest days show no end-of-period spike. Token, batch and cache
+    columns describe calls, not outcomes: they cover every call of the day's
+    tasks, pending ones included.
 #}
 
 with
@@ -93,15 +95,19 @@ calls_by_day as (
             as calls_with_batch_size,
         sum(call_footprint.batch_size) as batch_size_sum,
         {%- for tier in ['small', 'medium', 'large', 'frontier'] %}
-            sum(case when call_footprint.model_tier = '{{ tier }}' then call_footprint.facility_wh else 0 end)
-                as facility_wh_{{ tier }},
+            sum(
+                case
+                    when call_footprint.model_tier = '{{ tier }}' and not task_footprint.is_pending
+                        then call_footprint.facility_wh
+                    else 0
+                end
+            ) as facility_wh_{{ tier }},
         {%- endfor %}
         sum(case when call_footprint.energy_method = 'measured' then 1 else 0 end) as measured_calls
 
     from call_footprint
     inner join task_footprint
         on call_footprint.task_id = task_footprint.task_id
-    where not task_footprint.is_pending
     group by task_footprint.feature, cast(task_footprint.started_at as date)
 
 ),

@@ -62,16 +62,24 @@ CALL_SCHEMA = pa.schema(
         ("cache_residual_low", pa.float64()),
         ("cache_residual_high", pa.float64()),
         ("relative_energy_at_batch", pa.float64()),
+        ("relative_energy_at_batch_low", pa.float64()),
+        ("relative_energy_at_batch_high", pa.float64()),
         ("relative_energy_at_reference_batch", pa.float64()),
         ("effective_batch_size", pa.int64()),
+        ("effective_batch_size_min", pa.int64()),
+        ("effective_batch_size_max", pa.int64()),
+        ("gpu_idle_w", pa.float64()),
+        ("gpu_tdp_w", pa.float64()),
         ("host_overhead", pa.float64()),
+        ("host_overhead_low", pa.float64()),
+        ("host_overhead_high", pa.float64()),
         ("pue", pa.float64()),
         ("wue_l_per_kwh", pa.float64()),
         ("grid_gco2e_per_kwh", pa.float64()),
         ("market_gco2e_per_kwh", pa.float64()),
         ("embodied_gco2e_per_gpu", pa.float64()),
         ("gpu_lifetime_hours", pa.float64()),
-        ("embodied_gpu_count", pa.int64()),
+        ("replica_gpu_count", pa.int64()),
         ("call_hours", pa.float64()),
     ]
 )
@@ -112,16 +120,26 @@ DEFAULT_CALL: dict[str, Any] = {
     "cache_residual_low": 0.05,
     "cache_residual_high": 0.2,
     "relative_energy_at_batch": 1.8,
+    # the batch was logged: its plausible range is the batch itself
+    "relative_energy_at_batch_low": 1.8,
+    "relative_energy_at_batch_high": 1.8,
     "relative_energy_at_reference_batch": 1.0,
     "effective_batch_size": 8,
+    "effective_batch_size_min": 8,
+    "effective_batch_size_max": 8,
+    # idle floor 5 W x 2 GPUs x 0.01 h / 8 = 0.0125 Wh: below the example's energies
+    "gpu_idle_w": 5.0,
+    "gpu_tdp_w": 700.0,
     "host_overhead": 1.5,
+    "host_overhead_low": 1.5,
+    "host_overhead_high": 1.5,
     "pue": 1.1,
     "wue_l_per_kwh": 0.5,
     "grid_gco2e_per_kwh": 400.0,
     "market_gco2e_per_kwh": 100.0,
     "embodied_gco2e_per_gpu": 1_000_000.0,
     "gpu_lifetime_hours": 10_000.0,
-    "embodied_gpu_count": 2,
+    "replica_gpu_count": 2,
     "call_hours": 0.01,
 }
 assert set(DEFAULT_CALL) == set(CALL_SCHEMA.names)
@@ -214,7 +232,8 @@ def test_modeled_call_worked_example(con):
     # gco2e_location = 0.078705 / 1000 * 400 = 0.031482
     # gco2e_market   = 0.078705 / 1000 * 100 = 0.0078705
     # gco2e_embodied = 1,000,000 / 10,000 * 2 * 0.01 / 8 = 100 * 2 * 0.01 / 8 = 0.25
-    # water_ml       = 0.078705 * 0.5 = 0.0393525
+    # water_ml       = it_wh * wue = 0.07155 * 0.5 = 0.035775 (WUE is per IT kWh)
+    # implied power  = 0.0477 Wh / (2 GPUs * 0.01 h / 8) = 0.0477 / 0.0025 = 19.08 W per GPU
     # low:  prefill = (500 + 0.05*1500) / 1000 * 0.005 = 575 / 1000 * 0.005 = 0.002875
     #       decode  = 400 / 1000 * 0.02 = 0.008
     #       accelerator = (0.002875 + 0.008) * 1.8 = 0.010875 * 1.8 = 0.019575
@@ -234,7 +253,9 @@ def test_modeled_call_worked_example(con):
             "gco2e_location": 0.031482,
             "gco2e_market": 0.0078705,
             "gco2e_embodied": 0.25,
-            "water_ml": 0.0393525,
+            "water_ml": 0.035775,
+            "accelerator_wh_basis": "token_model",
+            "implied_gpu_power_w": 19.08,
             "accelerator_wh_low": 0.019575,
             "facility_wh_low": 0.03229875,
             "gco2e_location_low": 0.0129195,
@@ -266,7 +287,7 @@ def test_measured_call_overrides_the_model(con):
     # gco2e_location = 3.3 / 1000 * 400 = 1.32
     # gco2e_market   = 3.3 / 1000 * 100 = 0.33
     # gco2e_embodied = 100 * 2 * 0.01 / 8 = 0.25 (independent of the energy path)
-    # water_ml       = 3.3 * 0.5 = 1.65
+    # water_ml       = 3.0 * 0.5 = 1.5
     assert_row(
         row,
         {
@@ -285,7 +306,8 @@ def test_measured_call_overrides_the_model(con):
             "gco2e_location_high": 1.32,
             "gco2e_market": 0.33,
             "gco2e_embodied": 0.25,
-            "water_ml": 1.65,
+            "water_ml": 1.5,
+            "accelerator_wh_basis": "measured",
         },
     )
 
@@ -315,16 +337,25 @@ def test_vendor_estimated_call_with_market_factor_falling_back_to_location(con):
         "cache_residual_high": 0.5,
         # unknown vendor batch = the coefficient's reference batch: same curve point
         "relative_energy_at_batch": 1.2,
+        "relative_energy_at_batch_low": 1.2,
+        "relative_energy_at_batch_high": 1.2,
         "relative_energy_at_reference_batch": 1.2,
         "effective_batch_size": 16,
+        "effective_batch_size_min": 16,
+        "effective_batch_size_max": 16,
+        # a vendor's hardware is unknown: no power envelope
+        "gpu_idle_w": None,
+        "gpu_tdp_w": None,
         "host_overhead": 1.2,
+        "host_overhead_low": 1.2,
+        "host_overhead_high": 1.2,
         "pue": 1.25,
         "wue_l_per_kwh": 2.0,
         "grid_gco2e_per_kwh": 300.0,
         "market_gco2e_per_kwh": None,
         "embodied_gco2e_per_gpu": 2_000_000.0,
         "gpu_lifetime_hours": 40_000.0,
-        "embodied_gpu_count": 4,
+        "replica_gpu_count": 4,
         "call_hours": 0.005,
     }
     row = price(con, vendor_call)["call-1"]
@@ -338,7 +369,7 @@ def test_vendor_estimated_call_with_market_factor_falling_back_to_location(con):
     # gco2e_location = 0.66 / 1000 * 300 = 0.198
     # gco2e_market   = market is null -> location factor: 0.66 / 1000 * 300 = 0.198
     # gco2e_embodied = 2,000,000 / 40,000 * 4 * 0.005 / 16 = 50 * 4 * 0.005 / 16 = 0.0625
-    # water_ml       = 0.66 * 2.0 = 1.32
+    # water_ml       = 0.528 * 2.0 = 1.056
     # low:  prefill = (6000 + 0.1*4000) / 1000 * 0.01 = 0.064; decode = 1 * 0.15 = 0.15
     #       accelerator = 0.214; facility = 0.214 * 1.2 * 1.25 = 0.321; location = 0.0963
     # high: prefill = (6000 + 0.5*4000) / 1000 * 0.04 = 0.32; decode = 1 * 0.6 = 0.6
@@ -354,7 +385,8 @@ def test_vendor_estimated_call_with_market_factor_falling_back_to_location(con):
             "gco2e_location": 0.198,
             "gco2e_market": 0.198,
             "gco2e_embodied": 0.0625,
-            "water_ml": 1.32,
+            "water_ml": 1.056,
+            "accelerator_wh_basis": "token_model",
             "accelerator_wh_low": 0.214,
             "facility_wh_low": 0.321,
             "gco2e_location_low": 0.0963,
@@ -366,22 +398,103 @@ def test_vendor_estimated_call_with_market_factor_falling_back_to_location(con):
         },
     )
     assert row["market_gco2e_per_kwh"] is None
+    assert row["implied_gpu_power_w"] is None
     assert row["gpu_type"] is None
     assert row["batch_size"] is None
 
 
-def test_zero_token_call_costs_zero_energy_not_null(con):
-    row = price(con, {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0})["call-1"]
-    # prefill = (0 + 0.1*0) / 1000 * 0.01 = 0; decode = 0 / 1000 * 0.05 = 0
-    # every energy, carbon and water figure is exactly 0.0 -- but the GPU was still held
-    # for 0.01 h, so embodied carbon is 100 * 2 * 0.01 / 8 = 0.25
-    for column in (*IMPACT_COLUMNS,):
+def test_zero_token_call_costs_its_idle_floor_not_zero(con):
+    rows = price(
+        con,
+        {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0},
+        {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0, "gpu_idle_w": None},
+    )
+    # prefill = decode = 0, but the call held its share of 2 GPUs for 0.01 h at batch 8:
+    # idle floor = 5 W * 2 * 0.01 h / 8 = 0.0125 Wh (low and high alike: the batch was logged)
+    # it = 0.0125 * 1.5 = 0.01875; facility = 0.01875 * 1.1 = 0.020625
+    # location = 0.020625 * 0.4 = 0.00825; water = 0.01875 * 0.5 = 0.009375
+    assert_row(
+        rows["call-1"],
+        {
+            "accelerator_wh_basis": "idle_floor",
+            "accelerator_wh": 0.0125,
+            "accelerator_wh_low": 0.0125,
+            "accelerator_wh_high": 0.0125,
+            "facility_wh": 0.020625,
+            "gco2e_location": 0.00825,
+            "water_ml": 0.009375,
+            "implied_gpu_power_w": 5.0,
+            "gco2e_embodied": 0.25,
+        },
+    )
+    # Without a known idle power every energy, carbon and water figure is exactly 0.0, not
+    # null; embodied carbon still counts the 0.01 h: 100 * 2 * 0.01 / 8 = 0.25.
+    unknown = rows["call-2"]
+    for column in IMPACT_COLUMNS:
         if column == "gco2e_embodied":
             continue
-        assert row[column] is not None, column
-        assert row[column] == 0.0, column
-    assert row["gco2e_embodied"] == close(0.25)
-    assert row["energy_method"] == "modeled"
+        assert unknown[column] is not None, column
+        assert unknown[column] == 0.0, column
+    assert unknown["gco2e_embodied"] == close(0.25)
+    assert unknown["energy_method"] == "modeled"
+
+
+def test_idle_floor_raises_a_call_the_token_model_prices_below_idle(con):
+    # The worked example held for 0.5 h instead of 0.01 h: the token model still gives
+    # 0.0477 Wh, but 2 GPUs idle for 0.5 h shared by 8 sequences draw
+    # 5 W * 2 * 0.5 / 8 = 0.625 Wh, so the floor sets the value (low and high too:
+    # 0.019575 and 0.1008 are both below 0.625).
+    # it = 0.625 * 1.5 = 0.9375; facility = 0.9375 * 1.1 = 1.03125; implied power = 5 W.
+    row = price(con, {"call_hours": 0.5})["call-1"]
+    assert_row(
+        row,
+        {
+            "accelerator_wh_basis": "idle_floor",
+            "energy_method": "modeled",
+            "accelerator_wh": 0.625,
+            "accelerator_wh_low": 0.625,
+            "accelerator_wh_high": 0.625,
+            "facility_wh": 1.03125,
+            "implied_gpu_power_w": 5.0,
+        },
+    )
+
+
+def test_assumed_batch_and_host_overhead_bounds_widen_the_range(con):
+    # The batch was not logged: central batch 8 (relative energy 1.8), plausible 2-64
+    # (relative 3.0 at batch 2 for the high bound, 1.0 at batch 64 for the low bound);
+    # host overhead 1.5 with bounds 1.2-2.0.
+    # low:  accelerator = 0.010875 * 1.0 = 0.010875; floor 5 * 2 * 0.01 / 64 = 0.00078125
+    #       facility = 0.010875 * 1.2 * 1.1 = 0.014355
+    # high: accelerator = 0.056 * 3.0 = 0.168; floor 5 * 2 * 0.01 / 2 = 0.05
+    #       facility = 0.168 * 2.0 * 1.1 = 0.3696
+    # central unchanged: 0.0477 Wh accelerator, 0.078705 Wh facility
+    row = price(
+        con,
+        {
+            "batch_size": None,
+            "is_batch_size_assumed": True,
+            "relative_energy_at_batch_low": 1.0,
+            "relative_energy_at_batch_high": 3.0,
+            "effective_batch_size_min": 2,
+            "effective_batch_size_max": 64,
+            "host_overhead_low": 1.2,
+            "host_overhead_high": 2.0,
+        },
+    )["call-1"]
+    assert_row(
+        row,
+        {
+            "accelerator_wh": 0.0477,
+            "facility_wh": 0.078705,
+            "accelerator_wh_low": 0.010875,
+            "facility_wh_low": 0.014355,
+            "accelerator_wh_high": 0.168,
+            "facility_wh_high": 0.3696,
+            "effective_batch_size_min": 2,
+            "effective_batch_size_max": 64,
+        },
+    )
 
 
 def test_failed_call_is_still_priced(con):
@@ -393,8 +506,9 @@ def test_failed_call_is_still_priced(con):
     # accelerator_wh = 0.01 * 1.8 = 0.018; it_wh = 0.018 * 1.5 = 0.027
     # facility_wh = 0.027 * 1.1 = 0.0297
     # gco2e_location = 0.0297 * 0.4 = 0.01188; gco2e_market = 0.0297 * 0.1 = 0.00297
-    # water_ml = 0.0297 * 0.5 = 0.01485; embodied = 0.25
-    # low:  (1000 / 1000 * 0.005) * 1.8 = 0.009; facility 0.009 * 1.65 = 0.01485
+    # water_ml = 0.027 * 0.5 = 0.0135; embodied = 0.25
+    # low:  (1000 / 1000 * 0.005) * 1.8 = 0.009, below the idle floor 5 * 2 * 0.01 / 8 =
+    #       0.0125, so the floor holds: facility 0.0125 * 1.65 = 0.020625
     # high: (1000 / 1000 * 0.02) * 1.8 = 0.036; facility 0.036 * 1.65 = 0.0594
     assert_row(
         row,
@@ -407,8 +521,9 @@ def test_failed_call_is_still_priced(con):
             "gco2e_location": 0.01188,
             "gco2e_market": 0.00297,
             "gco2e_embodied": 0.25,
-            "water_ml": 0.01485,
-            "facility_wh_low": 0.01485,
+            "water_ml": 0.0135,
+            "accelerator_wh_low": 0.0125,
+            "facility_wh_low": 0.020625,
             "facility_wh_high": 0.0594,
         },
     )
@@ -491,6 +606,11 @@ def call_rows(draw: st.DrawFn, measured: bool | None = None) -> dict[str, Any]:
     prefill = draw(_ordered(_floats(0.0, 5.0)))
     decode = draw(_ordered(_floats(0.0, 5.0)))
     residual = draw(st.lists(RESIDUALS, min_size=3, max_size=3).map(sorted))
+    relative = draw(_ordered(_floats(0.05, 20.0)))
+    batches = draw(
+        st.lists(st.integers(min_value=1, max_value=512), min_size=3, max_size=3).map(sorted)
+    )
+    host = draw(_ordered(_floats(1.0, 3.0)))
     if measured is None:
         measured = draw(st.booleans())
     return {
@@ -509,17 +629,25 @@ def call_rows(draw: st.DrawFn, measured: bool | None = None) -> dict[str, Any]:
         "cache_residual_low": residual[0],
         "cache_residual": residual[1],
         "cache_residual_high": residual[2],
-        "relative_energy_at_batch": draw(_floats(0.05, 10.0)),
+        "relative_energy_at_batch_low": relative[0],
+        "relative_energy_at_batch": relative[1],
+        "relative_energy_at_batch_high": relative[2],
         "relative_energy_at_reference_batch": draw(_floats(0.05, 10.0)),
-        "effective_batch_size": draw(st.integers(min_value=1, max_value=512)),
-        "host_overhead": draw(_floats(1.0, 3.0)),
+        "effective_batch_size_min": batches[0],
+        "effective_batch_size": batches[1],
+        "effective_batch_size_max": batches[2],
+        "gpu_idle_w": draw(st.none() | _floats(0.0, 200.0)),
+        "gpu_tdp_w": draw(st.none() | _floats(200.0, 1200.0)),
+        "host_overhead_low": host[0],
+        "host_overhead": host[1],
+        "host_overhead_high": host[2],
         "pue": draw(_floats(1.0, 2.5)),
         "wue_l_per_kwh": draw(_floats(0.0, 10.0)),
         "grid_gco2e_per_kwh": draw(_floats(0.0, 1500.0)),
         "market_gco2e_per_kwh": draw(st.none() | _floats(0.0, 1500.0)),
         "embodied_gco2e_per_gpu": draw(_floats(0.0, 5e6)),
         "gpu_lifetime_hours": draw(_floats(1000.0, 100_000.0)),
-        "embodied_gpu_count": draw(st.integers(min_value=1, max_value=8)),
+        "replica_gpu_count": draw(st.integers(min_value=1, max_value=8)),
         "call_hours": draw(_floats(0.0, 2.0)),
     }
 
@@ -631,8 +759,11 @@ def test_property_measured_energy_overrides_the_coefficients(con, rows):
         assert out["it_wh"] == close(measured_wh * row["host_overhead"])
         assert out["facility_wh"] == close(facility)
         assert out["accelerator_wh_low"] == out["accelerator_wh"] == out["accelerator_wh_high"]
-        assert out["facility_wh_low"] == out["facility_wh"] == out["facility_wh_high"]
-        assert out["gco2e_location_low"] == out["gco2e_location"] == out["gco2e_location_high"]
+        # The host overhead around a measured accelerator is still a model: it keeps bounds.
+        assert out["facility_wh_low"] == close(measured_wh * row["host_overhead_low"] * row["pue"])
+        assert out["facility_wh_high"] == close(
+            measured_wh * row["host_overhead_high"] * row["pue"]
+        )
 
 
 @PROPERTY_SETTINGS
@@ -679,14 +810,14 @@ def test_price_calls_names_every_missing_pricing_column(con):
 
 TASKS_SQL = """
 select * from (values
-    ('T1', 'summarize', 'completed', true,  2, 1, timestamp '2026-03-02 10:00:00',
+    ('T1', 'summarize', 'completed', true,  false, 2, 1, timestamp '2026-03-02 10:00:00',
         timestamp '2026-03-02 10:05:00', timestamp '2026-03-02 10:05:00', 4.5),
-    ('T2', 'doc_qa',    'abandoned', false, 1, 0, timestamp '2026-03-02 11:00:00',
+    ('T2', 'doc_qa',    'abandoned', false, false, 1, 0, timestamp '2026-03-02 11:00:00',
         timestamp '2026-03-02 11:02:00', null::timestamp, null::double),
-    ('T3', 'translate', 'open',      false, 1, 0, timestamp '2026-03-02 12:00:00',
+    ('T3', 'translate', 'pending',   false, true,  1, 0, timestamp '2026-03-02 12:00:00',
         timestamp '2026-03-02 12:00:00', null::timestamp, null::double)
-) as t(task_id, feature, outcome, is_completed, attempts, retries, started_at, ended_at,
-       completed_at, quality_score)
+) as t(task_id, feature, outcome, is_completed, is_pending, attempts, retries, started_at,
+       ended_at, completed_at, quality_score)
 """
 
 # Five priced calls with hand-picked figures. The low / high / market / embodied / water
