@@ -16,9 +16,7 @@ from python_helpers.frontier import FRONTIER_COLUMNS, arrow_schema, frontier_row
 def model(dbt, session):
     dbt.config(materialized="table")
     feature_quarters = nw.from_native(dbt.ref("mart_feature_quarter")).collect(backend="pyarrow")
-    observations = nw.from_native(dbt.ref("mart_feature_model_quarter")).collect(
-        backend="pyarrow"
-    )
+    observations = nw.from_native(dbt.ref("mart_feature_model_quarter")).collect(backend="pyarrow")
     rows = frontier_rows(
         feature_quarters.rows(named=True),
         observations.rows(named=True),

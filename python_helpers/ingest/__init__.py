@@ -1,0 +1,1 @@
+"""Converters from real-world telemetry exports to the task-watts input contract."""
