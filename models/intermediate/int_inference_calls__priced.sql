@@ -251,16 +251,20 @@ final as (
             and annual_intensity.period_start < annual_intensity.call_year_start,
             false
         ) as is_grid_intensity_carried_forward,
-        {{ task_watts.batch_curve_value('batch_at_call', 'calls_with_coefficients.effective_batch_size') }}
-        as relative_energy_at_batch,
+        {{ task_watts.batch_curve_value(
+            'batch_at_call', 'calls_with_coefficients.effective_batch_size'
+        ) }} as relative_energy_at_batch,
         -- The low energy bound runs at the largest plausible batch, the high
         -- bound at the smallest.
-        {{ task_watts.batch_curve_value('batch_at_max', 'calls_with_coefficients.effective_batch_size_max') }}
-        as relative_energy_at_batch_low,
-        {{ task_watts.batch_curve_value('batch_at_min', 'calls_with_coefficients.effective_batch_size_min') }}
-        as relative_energy_at_batch_high,
-        {{ task_watts.batch_curve_value('batch_at_reference', 'calls_with_coefficients.reference_batch_size') }}
-        as relative_energy_at_reference_batch,
+        {{ task_watts.batch_curve_value(
+            'batch_at_max', 'calls_with_coefficients.effective_batch_size_max'
+        ) }} as relative_energy_at_batch_low,
+        {{ task_watts.batch_curve_value(
+            'batch_at_min', 'calls_with_coefficients.effective_batch_size_min'
+        ) }} as relative_energy_at_batch_high,
+        {{ task_watts.batch_curve_value(
+            'batch_at_reference', 'calls_with_coefficients.reference_batch_size'
+        ) }} as relative_energy_at_reference_batch,
         -- The power envelope is physics only where the hardware is known: a
         -- vendor's proxy GPUs are an assumption for embodied carbon, not a
         -- record of what served the call.
@@ -290,10 +294,18 @@ final as (
             calls_with_coefficients.grid_zone = annual_intensity.grid_zone
             and cast({{ dbt.date_trunc('year', 'calls_with_coefficients.started_at') }} as date)
             = annual_intensity.call_year_start
-    {{ task_watts.batch_curve_join('batch_bands', 'batch_at_call', 'calls_with_coefficients.effective_batch_size') }}
-    {{ task_watts.batch_curve_join('batch_bands', 'batch_at_max', 'calls_with_coefficients.effective_batch_size_max') }}
-    {{ task_watts.batch_curve_join('batch_bands', 'batch_at_min', 'calls_with_coefficients.effective_batch_size_min') }}
-    {{ task_watts.batch_curve_join('batch_bands', 'batch_at_reference', 'calls_with_coefficients.reference_batch_size') }}
+    {{ task_watts.batch_curve_join(
+        'batch_bands', 'batch_at_call', 'calls_with_coefficients.effective_batch_size'
+    ) }}
+    {{ task_watts.batch_curve_join(
+        'batch_bands', 'batch_at_max', 'calls_with_coefficients.effective_batch_size_max'
+    ) }}
+    {{ task_watts.batch_curve_join(
+        'batch_bands', 'batch_at_min', 'calls_with_coefficients.effective_batch_size_min'
+    ) }}
+    {{ task_watts.batch_curve_join(
+        'batch_bands', 'batch_at_reference', 'calls_with_coefficients.reference_batch_size'
+    ) }}
     left join accelerators
         on calls_with_coefficients.replica_gpu_type = accelerators.gpu_type
 

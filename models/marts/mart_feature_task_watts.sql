@@ -76,9 +76,15 @@ pending_by_day as (
 
 feature_days as (
 
-    select feature, task_date from tasks_by_day
+    select
+        feature,
+        task_date
+    from tasks_by_day
     union
-    select feature, task_date from pending_by_day
+    select
+        feature,
+        task_date
+    from pending_by_day
 
 ),
 
