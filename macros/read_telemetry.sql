@@ -70,7 +70,7 @@
         {%- elif extension == 'csv' -%}
             {%- do readers.append(
                 "select * from read_csv(" ~ path_list
-                ~ ", header = true, union_by_name = true, hive_partitioning = false"
+                ~ ", header = true, all_varchar = true, union_by_name = true, hive_partitioning = false"
                 ~ file_option ~ ")"
             ) -%}
         {%- else -%}

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import yaml
 
 from python_helpers.gate import GateReport, validate_batch
 
@@ -136,7 +137,7 @@ def load_day(
 ) -> LoadResult:
     """Gate, then build ``batch_date`` into ``db_path`` atomically; see the module docstring."""
     raw_dir, db_path = Path(raw_dir).resolve(), Path(db_path)
-    gate = validate_batch(raw_dir, batch_date, docs_dir=docs_dir)
+    gate = validate_batch(raw_dir, batch_date, docs_dir=docs_dir, overrides=extra_vars)
     messages = [gate.render()]
     if not gate.passed:
         messages.append(f"batch {batch_date} blocked: nothing loaded, {db_path} unchanged")
@@ -174,10 +175,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--target-path", type=Path, default=None, help="dbt --target-path")
     parser.add_argument("--log-path", type=Path, default=None, help="dbt --log-path")
-    args = parser.parse_args(argv)
-    result = load_day(
-        args.raw_dir, args.date, args.db, args.docs_dir, args.target_path, args.log_path
+    parser.add_argument(
+        "--vars",
+        type=yaml.safe_load,
+        default={},
+        help="YAML dict of dbt vars, as for dbt --vars; the gate reads the same thresholds",
     )
+    args = parser.parse_args(argv)
+    if not isinstance(args.vars, dict):
+        parser.error("--vars must be a YAML mapping, e.g. '{max_no_task_call_share: 0.2}'")
+    result = load_day(
+        args.raw_dir, args.date, args.db, args.docs_dir, args.target_path, args.log_path,
+        extra_vars=args.vars,
+    )  # fmt: skip
     print("\n".join(result.messages))
     return result.exit_code
 

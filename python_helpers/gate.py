@@ -103,22 +103,28 @@ class GateSettings:
     max_tokens_per_call: int
     max_no_task_call_share: float
     max_unknown_batch_size_share: float
+    min_own_day_row_share: float
     models: tuple[str, ...]
     regions: tuple[str, ...]
     features: tuple[str, ...]
     now: datetime
 
     @classmethod
-    def from_project(cls, now: datetime | None = None) -> GateSettings:
-        """Read the vars from dbt_project.yml and the reference values from the seeds."""
+    def from_project(
+        cls, now: datetime | None = None, overrides: dict[str, Any] | None = None
+    ) -> GateSettings:
+        """The vars as dbt resolves them - dbt_project.yml, then ``--vars`` overrides - and the
+        reference values from the seeds. The daily load passes the same overrides to dbt, so a
+        threshold changed with ``--vars`` changes the gate and the models alike."""
         project = yaml.safe_load((ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
-        v = project["vars"]
+        v = {**project["vars"], **(overrides or {})}
         return cls(
             lookback_days=int(v["late_arrival_lookback_days"]),
             tolerance_minutes=int(v["timestamp_tolerance_minutes"]),
             max_tokens_per_call=int(v["max_tokens_per_call"]),
             max_no_task_call_share=float(v["max_no_task_call_share"]),
             max_unknown_batch_size_share=float(v["max_unknown_batch_size_share"]),
+            min_own_day_row_share=float(v["min_own_day_row_share"]),
             models=tuple(_seed_column("model_energy_coefficients", "model")),
             regions=tuple(_seed_column("datacenter_regions", "region")),
             features=tuple(_seed_column("feature_catalogue", "feature")),
@@ -149,11 +155,12 @@ class Finding:
     rows: int
     examples: tuple[str, ...]
     blocking: bool
+    warning: bool = False
 
     def message(self) -> str:
         where = f"column {self.column}" if self.column else "file"
         examples = f", e.g. {', '.join(self.examples)}" if self.examples else ""
-        kind = "BLOCKED" if self.blocking else "quarantine"
+        kind = "BLOCKED" if self.blocking else "WARNING" if self.warning else "quarantine"
         return (
             f"{kind}: {self.file}: {where}: {self.rule}: {self.count} of {self.rows} rows{examples}"
         )
@@ -214,13 +221,28 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+#: Ids are stripped of any surrounding whitespace (tabs and NBSP too); blank is no id.
+_BLANK = r"'^[\s\x{00a0}]+|[\s\x{00a0}]+$'"
+
+
+def _epoch_or_iso(col: str) -> str:
+    """Staging's to_utc_timestamp: ISO text (offset -> UTC) or epoch s/ms/us/ns by magnitude."""
+    number = f"try_cast(cast({col} as varchar) as double)"
+    return (
+        f"case when {number} is null then try_cast(try_cast({col} as timestamptz) as timestamp) "
+        f"when abs({number}) < 1e11 then make_timestamp(cast(round({number} * 1e6) as bigint)) "
+        f"when abs({number}) < 1e14 then make_timestamp(cast(round({number} * 1e3) as bigint)) "
+        f"when abs({number}) < 1e17 then make_timestamp(cast(round({number}) as bigint)) "
+        f"else make_timestamp(cast(round({number} / 1e3) as bigint)) end"
+    )
+
+
 def _typed(spec: ColumnSpec) -> str:
     col = _quote(spec.name)
     if spec.sql_type == "timestamp":
-        # An offset converts to UTC (session time zone); a naive value is taken as UTC.
-        return f"try_cast(try_cast({col} as timestamptz) as timestamp)"
-    if spec.name == "task_id" and not spec.not_null:
-        return f"nullif(trim(cast({col} as varchar)), '')"
+        return _epoch_or_iso(col)
+    if spec.name in ("task_id", "call_id", "event_id"):
+        return f"nullif(regexp_replace(cast({col} as varchar), {_BLANK}, '', 'g'), '')"
     if spec.name in ("status", "event_type", "provider"):
         return f"lower(cast({col} as varchar))"
     return f"try_cast({col} as {spec.sql_type})"
@@ -236,7 +258,16 @@ def read_frame(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> pd.Data
     """
     source = _reader(path)
     in_file = [row[0] for row in con.sql(f"describe select * from {source}").fetchall()]
+    duplicated = _duplicated_header_names(path)
+    if duplicated:
+        raise DuplicateColumnsError(duplicated)
     specs = {spec.name: spec for spec in CONTRACTS[name]}
+    # An optional column a file does not carry reads as empty: absent and empty are the same.
+    for spec in CONTRACTS[name]:
+        if not spec.required and spec.name not in in_file:
+            in_file.append(spec.name)
+            empty = f"cast(null as {spec.sql_type}) as {_quote(spec.name)}"
+            source = f"(select *, {empty} from {source})"
     key = _quote(ROW_KEY[name])
     row_label = "'row ' || cast(row_number() over () as varchar)"
     key_label = (
@@ -256,15 +287,59 @@ def read_frame(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> pd.Data
                 f"then cast({_quote(column)} as varchar) end as {_quote(column + '__uncastable')}"
             )
         if spec.not_null:
+            # A whitespace-only id is as missing as an empty one.
+            missing = typed if spec.name in ("call_id", "event_id", "task_id") else _quote(column)
             selects.append(
-                f"case when {_quote(column)} is null then {key_label} end "
-                f"as {_quote(column + '__empty')}"
+                f"case when {missing} is null then {key_label} end as {_quote(column + '__empty')}"
             )
+    selects += _derived_checks(name, in_file, key_label)
     frame = con.sql(f"select {', '.join(selects)} from {source}").df()
     for column in in_file:
         if column in specs and specs[column].sql_type == "timestamp":
             frame[column] = pd.to_datetime(frame[column])
     return frame
+
+
+class DuplicateColumnsError(ValueError):
+    """A file names the same column twice (a reader would silently rename the second)."""
+
+    def __init__(self, columns: list[str]) -> None:
+        super().__init__(", ".join(columns))
+        self.columns = columns
+
+
+def _duplicated_header_names(path: Path) -> list[str]:
+    """Column names a CSV header repeats; only the header line is read."""
+    if path.suffix.lower() != ".csv":
+        return []
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        header = next(csv.reader(handle), [])
+    seen: set[str] = set()
+    repeated = [c for c in header if c in seen or seen.add(c)]
+    return sorted(set(repeated))
+
+
+def _derived_checks(name: str, columns: Sequence[str], key_label: str) -> list[str]:
+    """Columns for rules a plain GX expectation cannot state on the typed frame.
+
+    GX treats NaN as missing and skips it, so non-finite energy gets its own column;
+    a vendor API never logs a batch size, so the unknown-batch share counts self-hosted
+    calls only (vendor rows are null here, which GX leaves out of the share).
+    """
+    out: list[str] = []
+    if name == "inference_calls":
+        energy = _typed(ColumnSpec("measured_energy_j", "double"))
+        out.append(
+            f"case when not isfinite({energy}) then cast({_quote('measured_energy_j')} as varchar) "
+            f"end as {_quote('measured_energy_j__non_finite')}"
+        )
+        if {"provider", "batch_size"} <= set(columns):
+            out.append(
+                f"case when lower(cast({_quote('provider')} as varchar)) = 'self_hosted' "
+                f"then {_typed(ColumnSpec('batch_size', 'integer'))} is not null end "
+                f"as {_quote('batch_size__known_self_hosted')}"
+            )
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,6 +355,7 @@ class Rule:
     column: str | None
     rule: str
     blocking: bool
+    warning: bool = False
 
 
 def _rules(name: str, columns: Sequence[str], settings: GateSettings, day: date) -> list[Rule]:
@@ -325,21 +401,47 @@ def _rules(name: str, columns: Sequence[str], settings: GateSettings, day: date)
 
     earliest, latest = settings.window(day)
     window = f"between {earliest:%Y-%m-%d %H:%M} and {latest:%Y-%m-%d %H:%M} UTC"
+    # Late rows are fine, but a batch that (almost) never falls on its own day is the wrong
+    # folder or a clock bug: loading it would report the day as loaded with nothing in it.
+    day_start = datetime.combine(day, datetime.min.time())
+    day_end = day_start + timedelta(days=1) - timedelta(microseconds=1)
+    own_day = settings.min_own_day_row_share
+    stamp = "started_at" if name == "inference_calls" else "event_at"
+    add(
+        stamp,
+        gxe.ExpectColumnValuesToBeBetween(
+            column=stamp, min_value=day_start, max_value=day_end, mostly=own_day
+        ),
+        f"at least {own_day:.0%} of rows on the batch's own day {day} "
+        "(change with --vars '{min_own_day_row_share: ...}')",
+        blocking=True,
+    )
     if name == "inference_calls":
         no_task = settings.max_no_task_call_share
         unknown_batch = settings.max_unknown_batch_size_share
         add(
             "task_id",
             gxe.ExpectColumnValuesToNotBeNull(column="task_id", mostly=1 - no_task),
-            f"share of calls without task_id at most {no_task:.0%}",
+            f"share of calls without task_id at most {no_task:.0%} "
+            "(change with --vars '{max_no_task_call_share: ...}')",
             blocking=True,
         )
-        add(
-            "batch_size",
-            gxe.ExpectColumnValuesToNotBeNull(column="batch_size", mostly=1 - unknown_batch),
-            f"share of calls with unknown batch size at most {unknown_batch:.0%}",
-            blocking=True,
-        )
+        if "batch_size__known_self_hosted" in present:
+            rules.append(
+                Rule(
+                    gxe.ExpectColumnValuesToBeInSet(
+                        column="batch_size__known_self_hosted",
+                        value_set=[True],
+                        mostly=1 - unknown_batch,
+                    ),
+                    "batch_size",
+                    f"share of self-hosted calls with unknown batch size at most "
+                    f"{unknown_batch:.0%} (they are priced at their deployment's assumed batch; "
+                    "change with --vars '{max_unknown_batch_size_share: ...}')",
+                    blocking=False,
+                    warning=True,
+                )
+            )
         for column in ("input_tokens", "cached_input_tokens", "output_tokens"):
             add(
                 column,
@@ -386,6 +488,15 @@ def _rules(name: str, columns: Sequence[str], settings: GateSettings, day: date)
             gxe.ExpectColumnValuesToBeBetween(column="measured_energy_j", min_value=0),
             ">= 0",
         )
+        if "measured_energy_j__non_finite" in present:
+            rules.append(
+                Rule(
+                    gxe.ExpectColumnValuesToBeNull(column="measured_energy_j__non_finite"),
+                    "measured_energy_j",
+                    "finite (not NaN or Infinity)",
+                    False,
+                )
+            )
     else:
         add("event_type",
             gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES),
@@ -433,7 +544,8 @@ def _finding(file: str, rule: Rule, result: Any, rows: int) -> Finding:
         unexpected = [
             c
             for c in details.get("unexpected") or []
-            if c not in known and not c.endswith(("__uncastable", "__empty"))
+            if c not in known
+            and not c.endswith(("__uncastable", "__empty", "__non_finite", "__known_self_hosted"))
         ]
         examples = [f"missing {c}" for c in missing] + [f"unexpected {c}" for c in unexpected]
         column = ", ".join(missing) or None
@@ -449,6 +561,7 @@ def _finding(file: str, rule: Rule, result: Any, rows: int) -> Finding:
         rows,
         _examples(res.get("partial_unexpected_list") or []),
         rule.blocking,
+        rule.warning,
     )
 
 
@@ -489,15 +602,19 @@ def validate_batch(
     batch_date: date,
     docs_dir: Path | None = None,
     settings: GateSettings | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> GateReport:
-    """Run the checkpoint on every file of ``batch_date``; see the module docstring."""
+    """Run the checkpoint on every file of ``batch_date``; see the module docstring.
+
+    ``overrides`` are the ``--vars`` of the dbt build that follows (thresholds included).
+    """
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.checkpoint import UpdateDataDocsAction
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    settings = settings or GateSettings.from_project()
+    settings = settings or GateSettings.from_project(overrides=overrides)
     files = {name: batch_files(Path(raw_dir), name, batch_date) for name in INPUTS}
     report = GateReport(batch_date, files)
     context = _context(docs_dir)
@@ -543,6 +660,17 @@ def validate_batch(
             label = f"{name}.{batch_date}.{i}.{path.name}"
             try:
                 frame = read_frame(con, path, name)
+            except DuplicateColumnsError as error:
+                # Validated like any other failure, so the Data Docs show it too.
+                rule = Rule(
+                    gxe.ExpectColumnValuesToBeNull(column="duplicated_column"),
+                    ", ".join(error.columns),
+                    "column names unique (a reader would rename the second copy)",
+                    True,
+                )
+                frame = pd.DataFrame({"duplicated_column": error.columns})
+                register(label, frame, [rule], str(path))
+                continue
             except duckdb.Error as error:
                 rule = Rule(
                     gxe.ExpectColumnValuesToBeNull(column="read_error"), None, "file readable",

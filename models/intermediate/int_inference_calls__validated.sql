@@ -46,7 +46,10 @@ checked as (
         datacenter_regions.region is null as is_unknown_region,
         calls.status not in ('ok', 'error', 'timeout', 'cancelled') as is_unknown_status,
         coalesce(
-            calls.gpu_count < 1 or calls.batch_size < 1 or calls.measured_energy_j < 0, false
+            calls.gpu_count < 1 or calls.batch_size < 1 or calls.measured_energy_j < 0
+            -- NaN sorts above every number and passes a range check on its own
+            or {{ task_watts.is_non_finite('calls.measured_energy_j') }},
+            false
         ) as is_invalid_value,
         calls.task_id is null as is_no_task
 

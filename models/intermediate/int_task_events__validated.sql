@@ -30,8 +30,11 @@ checked as (
         ) as is_unknown_event_type,
         feature_catalogue.feature is null as is_unknown_feature,
         coalesce(
-            task_events.quality_score < 0 or task_events.quality_score > 1, false
-        ) as is_invalid_value
+            task_events.quality_score < 0 or task_events.quality_score > 1
+            or {{ task_watts.is_non_finite('task_events.quality_score') }},
+            false
+        ) as is_invalid_value,
+        task_events.task_id is null as is_missing_task_id
 
     from task_events
     left join feature_catalogue
@@ -47,7 +50,8 @@ ruled as (
             is_bad_timestamp
             or is_unknown_event_type
             or is_unknown_feature
-            or is_invalid_value,
+            or is_invalid_value
+            or is_missing_task_id,
             false
         ) as passes_row_rules
     from checked

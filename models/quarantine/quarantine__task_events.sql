@@ -46,6 +46,7 @@ reasons as (
         ('unknown_event_type', 'is_unknown_event_type'),
         ('unknown_feature', 'is_unknown_feature'),
         ('invalid_value', 'is_invalid_value'),
+        ('missing_task_id', 'is_missing_task_id'),
         ('duplicate_event', 'is_duplicate_event or is_duplicate_of_earlier_day'),
     ] %}
     {%- for reason, condition in rules %}

@@ -136,6 +136,7 @@ class Batch:
     calls: list[Row]
     events: list[Row]
     calls_format: str = "parquet"
+    events_format: str = "parquet"
     # (id, reason, is_rejected) expected in quarantine__inference_calls / __task_events
     call_quarantine: set[tuple[str, str, bool]] = field(default_factory=set)
     event_quarantine: set[tuple[str, str, bool]] = field(default_factory=set)
@@ -303,6 +304,48 @@ def case_prompt_text_columns(b: Batch, day: Day) -> None:
         c["prompt"], c["completion"] = SECRET, SECRET + " (answer)"
 
 
+def case_non_finite_measured_energy(b: Batch, day: Day) -> None:
+    """NaN sorts above every number and Infinity passes '>= 0': both must be quarantined."""
+    b.calls[0]["measured_energy_j"] = float("nan")
+    b.calls[1]["measured_energy_j"] = float("inf")
+    b.call_quarantine = {
+        (b.calls[0]["call_id"], "invalid_value", True),
+        (b.calls[1]["call_id"], "invalid_value", True),
+    }
+    b.gate_findings = {("measured_energy_j", 2)}
+
+
+def case_whitespace_only_task_id(b: Batch, day: Day) -> None:
+    """A tab is no task id: the call is unattributed (no_task), not a task called '\t'."""
+    b.calls[0]["task_id"] = "\t"
+    b.calls[1]["task_id"] = "\u00a0\n"
+    b.call_quarantine = {
+        (b.calls[0]["call_id"], "no_task", False),
+        (b.calls[1]["call_id"], "no_task", False),
+    }
+
+
+def case_epoch_timestamps(b: Batch, day: Day) -> None:
+    """A gateway writes epoch milliseconds (calls) and epoch seconds (events): both read as UTC."""
+    b.calls_format = "csv"
+    for c in b.calls:
+        for col in ("started_at", "ended_at"):
+            c[col] = round((c[col] - datetime(1970, 1, 1)).total_seconds() * 1000)
+    b.events_format = "csv"
+    for e in b.events:
+        e["event_at"] = (e["event_at"] - datetime(1970, 1, 1)).total_seconds()
+
+
+def case_batch_size_never_logged(b: Batch, day: Day) -> None:
+    """Empty batch_size everywhere: a warning for the self-hosted calls, vendor calls are normal."""
+    b.calls_format = "csv"
+    for c in b.calls:
+        c["batch_size"] = None
+    self_hosted = sum(c["provider"] == "self_hosted" for c in b.calls)
+    assert 0 < self_hosted < len(b.calls)
+    b.gate_findings = {("batch_size", self_hosted)}
+
+
 ROW_CASES: list[Callable[[Batch, Day], None]] = [
     case_clean,  # batch 0
     case_duplicate_call_across_days,  # batch 1 (needs batch 0)
@@ -325,6 +368,10 @@ ROW_CASES: list[Callable[[Batch, Day], None]] = [
     case_duplicate_event_id,
     case_quality_out_of_range,
     case_prompt_text_columns,
+    case_non_finite_measured_energy,
+    case_whitespace_only_task_id,
+    case_epoch_timestamps,
+    case_batch_size_never_logged,
 ]
 CASE_NAMES = [f.__name__.removeprefix("case_") for f in ROW_CASES]
 
@@ -360,7 +407,10 @@ def catalogue(base_day: Day, tmp_path_factory: pytest.TempPathFactory) -> Catalo
         else:
             schema = None if "prompt" in batch.calls[0] else base_day.calls_schema
             write_parquet(batch.calls, schema, calls_dir / "part-0.parquet")
-        write_parquet(batch.events, base_day.events_schema, events_dir / "part-0.parquet")
+        if batch.events_format == "csv":
+            write_csv(batch.events, events_dir / "part-0.csv")
+        else:
+            write_parquet(batch.events, base_day.events_schema, events_dir / "part-0.parquet")
     gates = {name: validate_batch(raw, b.day) for name, b in batches.items()}
     db = work / "catalogue.duckdb"
     ok, failures = run_dbt_build(raw, db, {}, work / "target", work / "logs")
@@ -467,6 +517,77 @@ def test_timezone_offset_is_converted_to_utc(catalogue: Catalogue, base_day: Day
     assert got == [(want,)]
 
 
+def test_epoch_timestamps_read_as_the_same_utc_instants(
+    catalogue: Catalogue, base_day: Day
+) -> None:
+    batch = catalogue.batches["epoch_timestamps"]
+    shift = timedelta(days=batch.k)
+    want_call = base_day.calls[0]["started_at"] + shift
+    want_event = base_day.events[0]["event_at"] + shift
+    got_call = catalogue.query(
+        "select started_at from int_inference_calls__accepted "
+        f"where call_id = '{batch.calls[0]['call_id']}'"
+    )
+    got_event = catalogue.query(
+        "select event_at from int_task_events__accepted "
+        f"where event_id = '{batch.events[0]['event_id']}'"
+    )
+    # Milliseconds keep the millisecond; seconds were written with their fraction.
+    assert got_call == [(want_call.replace(microsecond=want_call.microsecond // 1000 * 1000),)]
+    assert abs((got_event[0][0] - want_event).total_seconds()) < 1e-3
+
+
+def test_absent_batch_size_column_is_treated_as_empty(base_day: Day, tmp_path: Path) -> None:
+    """Dropping the column must not pass where empty values warn: the same finding either way."""
+    raw = tmp_path / "raw"
+    calls, events = shifted(base_day, 0)
+    write_parquet(_without(calls, "batch_size"), None, day_dir(raw, CALLS, BASE_DAY) / "p.parquet")
+    write_parquet(events, base_day.events_schema, day_dir(raw, EVENTS, BASE_DAY) / "p.parquet")
+    report = validate_batch(raw, BASE_DAY)
+    self_hosted = sum(c["provider"] == "self_hosted" for c in calls)
+    assert report.passed, report.render()
+    assert {(f.column, f.count, f.warning) for f in report.findings} == {
+        ("batch_size", self_hosted, True)
+    }
+    assert "WARNING: " in report.render()
+
+
+def test_vars_override_moves_the_gate_threshold_as_it_moves_dbt(
+    base_day: Day, tmp_path: Path
+) -> None:
+    """The drift case blocks at the default 5 % and passes when --vars raises the threshold."""
+    mutate, _ = BLOCKING_CASES["calls_without_task_id_drift"]
+    raw, blocked = _blocked_batch(base_day, tmp_path, mutate)
+    assert not blocked.passed
+    assert "--vars '{max_no_task_call_share: ...}'" in blocked.render()
+    relaxed = validate_batch(raw, BASE_DAY, overrides={"max_no_task_call_share": 0.5})
+    assert relaxed.passed, relaxed.render()
+
+
+def test_blank_task_id_on_an_event_blocks_at_the_gate_and_is_quarantined_by_dbt(
+    base_day: Day, tmp_path: Path
+) -> None:
+    raw = tmp_path / "raw"
+    calls, events = shifted(base_day, 0)
+    blank = {**events[0], "event_id": events[0]["event_id"] + "_blank", "task_id": "\t "}
+    write_parquet(calls, base_day.calls_schema, day_dir(raw, CALLS, BASE_DAY) / "p.parquet")
+    write_parquet(
+        [*events, blank], base_day.events_schema, day_dir(raw, EVENTS, BASE_DAY) / "p.parquet"
+    )
+    report = validate_batch(raw, BASE_DAY)
+    assert {(f.column, f.rule) for f in report.blocking} == {
+        ("task_id", "required value present")
+    }, report.render()
+    db = tmp_path / "w.duckdb"
+    ok, failures = run_dbt_build(raw, db, {}, tmp_path / "target", tmp_path / "logs")
+    assert ok, failures
+    with duckdb.connect(str(db), read_only=True) as con:
+        quarantined = con.sql(
+            "select event_id, reason from quarantine__task_events where is_rejected"
+        ).fetchall()
+    assert quarantined == [(blank["event_id"], "missing_task_id")]
+
+
 def test_no_table_stores_prompt_text_or_clear_user_ids(catalogue: Catalogue) -> None:
     with duckdb.connect(str(catalogue.db), read_only=True) as con:
         columns = con.sql(
@@ -551,7 +672,41 @@ BLOCKING_CASES: dict[str, tuple[Callable[..., None], Any]] = {
         "share of calls without task_id at most 5%",
     ),
     "no_file_for_the_day": (lambda c, e, d, s: None, "the day's folder holds at least one file"),
+    "duplicated_column_name": (
+        lambda c, e, d, s: duplicated_header(c, d / "p.csv"),
+        {
+            (
+                "model",
+                "column names unique (a reader would rename the second copy)",
+                1,
+                ("'model'",),
+            )
+        },
+    ),
+    "nothing_on_its_own_day": (
+        lambda c, e, d, s: write_parquet(
+            [
+                {
+                    **r,
+                    "started_at": r["started_at"] - timedelta(days=2),
+                    "ended_at": r["ended_at"] - timedelta(days=2),
+                }
+                for r in c
+            ],
+            s,
+            d / "p.parquet",
+        ),
+        "of rows on the batch's own day",
+    ),
 }
+
+
+def duplicated_header(calls: list[Row], path: Path) -> None:
+    """A CSV whose header names ``model`` twice (the second copy holding the region)."""
+    write_csv(calls, path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] = lines[0].replace("region", "model")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def truncated(calls: list[Row], path: Path) -> None:

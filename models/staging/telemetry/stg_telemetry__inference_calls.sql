@@ -3,8 +3,9 @@
     day's partition in a daily load (var('batch_date')), every file otherwise.
     Nothing is filtered here: row-level checks route rows to the accepted calls
     or to the quarantine downstream, and `source_row_id` lets the two be
-    reconciled with this table row for row. Timestamps with a UTC offset are
-    converted to UTC (the session time zone); naive ones are taken as UTC.
+    reconciled with this table row for row. Timestamps may be ISO text (an
+    offset converts to UTC, naive is UTC) or epoch s/ms/us/ns; ids lose any
+    surrounding whitespace, and a blank id is no id.
 #}
 
 with
@@ -27,14 +28,14 @@ source as (
 typed as (
 
     select
-        cast(call_id as varchar) as call_id,
-        cast(nullif(trim(cast(task_id as varchar)), '') as varchar) as task_id,
-        cast(cast(started_at as timestamptz) as timestamp) as started_at,
-        cast(cast(ended_at as timestamptz) as timestamp) as ended_at,
+        cast({{ task_watts.blank_to_null('call_id') }} as varchar) as call_id,
+        cast({{ task_watts.blank_to_null('task_id') }} as varchar) as task_id,
+        {{ task_watts.to_utc_timestamp('started_at') }} as started_at,
+        {{ task_watts.to_utc_timestamp('ended_at') }} as ended_at,
         cast(model as varchar) as model,
         cast(lower(provider) as varchar) as provider,
         cast(region as varchar) as region,
-        cast(nullif(trim(cast(gpu_type as varchar)), '') as varchar) as gpu_type,
+        cast({{ task_watts.blank_to_null('gpu_type') }} as varchar) as gpu_type,
         cast(gpu_count as integer) as gpu_count,
         cast(batch_size as integer) as batch_size,
         cast(input_tokens as bigint) as input_tokens,

@@ -21,11 +21,11 @@ source as (
 typed as (
 
     select
-        cast(event_id as varchar) as event_id,
-        cast(task_id as varchar) as task_id,
+        cast({{ task_watts.blank_to_null('event_id') }} as varchar) as event_id,
+        cast({{ task_watts.blank_to_null('task_id') }} as varchar) as task_id,
         cast(feature as varchar) as feature,
         cast(lower(event_type) as varchar) as event_type,
-        cast(cast(event_at as timestamptz) as timestamp) as event_at,
+        {{ task_watts.to_utc_timestamp('event_at') }} as event_at,
         cast({{ hash_user_id('cast(user_id as varchar)') }} as varchar) as user_id_hash,
         cast(quality_score as double) as quality_score,
         cast(filename as varchar) as source_file

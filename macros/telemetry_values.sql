@@ -1,0 +1,53 @@
+{#
+    Value normalisation shared by the staging models, so every input reads a
+    value the same way.
+#}
+
+{#
+    A UTC timestamp from what loggers actually write: ISO-8601 text (an
+    offset converts to UTC, a naive value is taken as UTC), a native
+    timestamp, or a number of seconds, milliseconds, microseconds or
+    nanoseconds since the Unix epoch, told apart by magnitude (1e11 s is the
+    year 5138; 1e11 ms is 1973).
+#}
+{% macro to_utc_timestamp(column) %}
+    {{ return(adapter.dispatch('to_utc_timestamp', 'task_watts')(column)) }}
+{% endmacro %}
+
+{% macro default__to_utc_timestamp(column) %}
+    cast({{ column }} as timestamp)
+{% endmacro %}
+
+{% macro duckdb__to_utc_timestamp(column) %}
+    case
+        when try_cast(cast({{ column }} as varchar) as double) is null
+            then cast(cast({{ column }} as timestamptz) as timestamp)
+        when abs(try_cast(cast({{ column }} as varchar) as double)) < 1e11
+            then make_timestamp(cast(round(try_cast(cast({{ column }} as varchar) as double) * 1e6) as bigint))
+        when abs(try_cast(cast({{ column }} as varchar) as double)) < 1e14
+            then make_timestamp(cast(round(try_cast(cast({{ column }} as varchar) as double) * 1e3) as bigint))
+        when abs(try_cast(cast({{ column }} as varchar) as double)) < 1e17
+            then make_timestamp(cast(round(try_cast(cast({{ column }} as varchar) as double)) as bigint))
+        else make_timestamp(cast(round(try_cast(cast({{ column }} as varchar) as double) / 1e3) as bigint))
+    end
+{% endmacro %}
+
+
+{# An id or label with any surrounding whitespace (tabs, newlines, NBSP) removed; blank -> null. #}
+{% macro blank_to_null(column) %}
+    nullif(regexp_replace(cast({{ column }} as varchar), '^[\s\x{00a0}]+|[\s\x{00a0}]+$', '', 'g'), '')
+{% endmacro %}
+
+
+{# True for NaN and +/-Infinity: values a sort or a range check would let through. #}
+{% macro is_non_finite(column) %}
+    {{ return(adapter.dispatch('is_non_finite', 'task_watts')(column)) }}
+{% endmacro %}
+
+{% macro default__is_non_finite(column) %}
+    ({{ column }} <> {{ column }} or abs({{ column }}) > 1.7976931348623157e308)
+{% endmacro %}
+
+{% macro duckdb__is_non_finite(column) %}
+    (not isfinite({{ column }}))
+{% endmacro %}
