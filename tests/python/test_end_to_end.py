@@ -471,7 +471,8 @@ def edge_build(clean_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Bui
     * self-hosted batch sizes between curve points, on the last point and beyond it;
     * vendor calls that did log a batch size;
     * calls whose task is untagged (null, empty, blank) or has no events (unattributed
-      energy), allowed through maps_to_parent by raising max_unmapped_call_share.
+      energy), allowed through calls_name_tasks_with_events by raising
+      max_unmapped_call_share.
     """
     work = tmp_path_factory.mktemp("edge")
     raw = work / "raw"
@@ -752,19 +753,15 @@ def _quarantined_calls(b: Build) -> set[tuple[str, str, bool]]:
     return set(b.query("select call_id, reason, is_rejected from quarantine__inference_calls"))
 
 
-def test_broken_telemetry_is_quarantined_and_the_unknown_task_blocks(
+def test_broken_telemetry_is_quarantined_and_the_unknown_task_only_warns(
     broken_build: Build,
 ) -> None:
-    """Row-level defects go to the quarantine with one reason each; the call naming a task
-    that has no events is the one defect left to a blocking test (max_unmapped_call_share 0)."""
-    assert broken_build.result.exception is None
-    assert not broken_build.result.success
-    failed = {_test_signature(r): r for r in broken_build.with_status(*BAD_STATUSES).values()}
-    # python_helpers.sample_workload._broken_calls: the call with task t_<n_tasks> (no events)
-    assert failed.keys() == {"maps_to_parent:int_inference_calls__joined_to_tasks.task_id"}, (
-        broken_build.describe_failures()
-    )
-    assert next(iter(failed.values())).failures == 1
+    """Row-level defects go to the quarantine with one reason each; the one call naming a
+    task that has no events (1 of ~3,000, under the default 1 % tolerance) is a warning:
+    the build completes and its energy stays in the inventory as unattributed."""
+    assert broken_build.result.success, broken_build.describe_failures()
+    warned = {_test_signature(r) for r in broken_build.with_status("warn").values()}
+    assert warned == {"maps_to_parent:fct_inference_call_footprint.task_id"}
 
     n_clean = pq.read_metadata(broken_build.raw_dir / f"{CALLS}.parquet").num_rows - 6
     broken_ids = {f"c_{n_clean + i:09d}" for i in range(5)}
@@ -781,28 +778,44 @@ def test_broken_telemetry_is_quarantined_and_the_unknown_task_blocks(
     }
     assert len(accepted) == n_clean + 1
     assert broken_ids - accepted == {f"c_{n_clean + i:09d}" for i in (1, 2, 3, 4)}
-    # dbt build skips everything past the failed join test: no mart is built.
-    skipped = broken_build.with_status("skipped")
-    assert set(PUBLIC_MARTS) <= skipped.keys()
-    with duckdb.connect(str(broken_build.db_path), read_only=True) as con:
-        tables = {name for (name,) in con.sql("select table_name from duckdb_tables()").fetchall()}
-    assert not tables & set(PUBLIC_MARTS)
-
-
-def test_broken_telemetry_builds_once_unmapped_calls_are_tolerated(
-    broken_build: Build,
-) -> None:
-    """With a tolerance for calls naming an unknown task, the same raw files build: the
-    quarantined rows are out of the footprint, the unknown-task call is unattributed energy."""
-    args = (broken_build.raw_dir, broken_build.work_dir / "tolerant")
-    args[1].mkdir(exist_ok=True)
-    tolerant = require_success(build(*args, "--vars", "{max_unmapped_call_share: 0.01}"))
-    n_clean = pq.read_metadata(broken_build.raw_dir / f"{CALLS}.parquet").num_rows - 6
-    assert tolerant.scalar("select count(*) from fct_inference_call_footprint") == n_clean + 1
-    assert tolerant.query(
+    assert broken_build.scalar("select count(*) from fct_inference_call_footprint") == n_clean + 1
+    assert broken_build.query(
         "select call_id, task_id from fct_inference_call_footprint where not has_task"
     ) == [(f"c_{n_clean:09d}", "t_" + f"{_n_tasks(broken_build):08d}")]
-    assert _quarantined_calls(tolerant) == _quarantined_calls(broken_build)
+    # The stored warning row says how many, which share of calls and of energy, and the fix.
+    (row,) = broken_build.query(
+        "select unmapped_rows, total_rows, unmapped_weight, unmapped_weight_share, "
+        "how_to_accept, severity_level from main_dbt_test__audit.calls_name_tasks_with_events"
+    )
+    unattributed_wh = broken_build.scalar(
+        "select facility_wh from fct_inference_call_footprint where not has_task"
+    )
+    total_wh = broken_build.scalar("select sum(facility_wh) from fct_inference_call_footprint")
+    assert row[:2] == (1, n_clean + 1)
+    assert close(row[2], unattributed_wh) and close(row[3], unattributed_wh / total_wh)
+    assert row[4] == "to accept: --vars '{max_unmapped_call_share: 0.001}'" and row[5] == 1
+
+
+def test_broken_telemetry_fails_when_no_unmapped_call_is_tolerated(
+    broken_build: Build,
+) -> None:
+    """At max_unmapped_call_share 0 the same files fail at the named test, and the marts
+    that divide by tasks are not built from books that do not balance."""
+    work = broken_build.work_dir / "strict"
+    work.mkdir(exist_ok=True)
+    strict = build(broken_build.raw_dir, work, "--vars", "{max_unmapped_call_share: 0}")
+    assert not strict.result.success
+    failed = {_test_signature(r) for r in strict.with_status(*BAD_STATUSES).values()}
+    assert failed == {"maps_to_parent:fct_inference_call_footprint.task_id"}, (
+        strict.describe_failures()
+    )
+    assert "mart_feature_task_watts" in strict.with_status("skipped")
+    assert (
+        strict.scalar(
+            "select severity_level from main_dbt_test__audit.calls_name_tasks_with_events"
+        )
+        == 2
+    )
 
 
 def _n_tasks(b: Build) -> int:
