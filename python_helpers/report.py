@@ -24,6 +24,7 @@ import duckdb
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from python_helpers.build_status import explain_missing, missing_tables
 from python_helpers.disclosures import write_disclosures
 
 DEFAULT_DATABASE = "target/task_watts.duckdb"
@@ -841,11 +842,28 @@ def _log10(x: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
+#: The public marts the page reads.
+REPORT_MARTS = (
+    "mart_quality_frontier",
+    "mart_feature_task_watts",
+    "mart_feature_quarter",
+    "mart_feature_batch_bands",
+    "mart_routing_what_if",
+    "mart_feature_model_quarter",
+    "mart_shifting_what_if",
+    "mart_model_card",
+    "mart_feature_sci",
+)
+
+
 def build_report(
     database: Path, out_dir: Path, disclosures_dir: Path, base_url: str = DEFAULT_BASE_URL
 ) -> tuple[Path, list[str], list[Path]]:
     """Write index.html and the disclosures; return the page, its chart ids and the files."""
     with duckdb.connect(str(database), read_only=True) as con:
+        missing = missing_tables(con, REPORT_MARTS)
+        if missing:
+            raise SystemExit(explain_missing(database, missing))
         data = load(con)
     if not data["frontier"]:
         raise SystemExit(f"{database}: the roadmap marts are empty - run `dbt build` first")

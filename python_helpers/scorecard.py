@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from python_helpers.build_status import explain_missing, missing_tables
+
 DEFAULT_DATABASE = "target/task_watts.duckdb"
 TIERS = ("small", "medium", "large", "frontier")
 #: Changes smaller than this are noise for the trap warning (a quarter of sampling wobble).
@@ -205,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     with duckdb.connect(str(args.database), read_only=True) as con:
+        missing = missing_tables(con, ("mart_feature_quarter", "fct_inference_call_footprint"))
+        if missing:
+            print(explain_missing(args.database, missing), file=sys.stderr)
+            return 2
         rows = load_quarters(con)
         unattributed_wh, total_wh = con.sql(
             "select coalesce(sum(case when not has_task then facility_wh end), 0), "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -114,3 +115,34 @@ def test_scorecard_without_a_warehouse_says_what_to_run(
 ) -> None:
     assert main(["--database", str(tmp_path / "missing.duckdb")]) == 2
     assert "make demo" in capsys.readouterr().err
+
+
+def test_scorecard_after_a_failed_build_names_the_failed_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No mart, and dbt's run results beside the warehouse say which node failed."""
+    database = tmp_path / "task_watts.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.sql("create table stg_telemetry__inference_calls (call_id varchar)")
+    (tmp_path / "run_results.json").write_text(
+        json.dumps(
+            {
+                "results": [
+                    {
+                        "unique_id": "model.task_watts.stg_telemetry__task_events",
+                        "status": "success",
+                    },
+                    {
+                        "unique_id": "test.task_watts.calls_name_tasks_with_events.abc",
+                        "status": "fail",
+                        "message": "Got 2 results, configured to fail if >=2",
+                    },
+                ]
+            }
+        )
+    )
+    assert main(["--database", str(database)]) == 2
+    err = capsys.readouterr().err
+    assert "has no mart_feature_quarter, fct_inference_call_footprint" in err
+    assert "calls_name_tasks_with_events.abc: Got 2 results, configured to fail if >=2" in err
+    assert "CatalogException" not in err
