@@ -578,3 +578,32 @@ def test_exposures_record_who_depends_on_which_mart(project: Path) -> None:
         )
     } <= dashboard_deps
     assert "metric.task_watts.task_wh" in dashboard_deps
+
+
+def test_mf_follows_the_warehouse_path_without_a_reparse(project: Path, tmp_path: Path) -> None:
+    """A warehouse built or copied under another file name is what `mf` reads when
+    TASK_WATTS_DUCKDB_PATH names it, with the semantic manifest of the earlier build: the
+    catalog is task_watts whatever the file is called, so nothing needs re-parsing."""
+    other = tmp_path / "somewhere_else.duckdb"
+    other.write_bytes(database(project).read_bytes())
+    with duckdb.connect(str(other)) as con:
+        con.execute("delete from fct_task_footprint where feature <> 'summarize'")
+        (want,) = con.execute(
+            "select count(*) filter (where not is_pending) from fct_task_footprint"
+        ).fetchall()[0]
+    out = tmp_path / "mf.csv"
+    proc = subprocess.run(
+        [str(BIN / "mf"), "query", "--metrics", "tasks", "--csv", str(out)],
+        cwd=project,
+        env={**clean_env(), "TASK_WATTS_DUCKDB_PATH": str(other)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with out.open(newline="", encoding="utf-8") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert int(float(row["tasks"])) == want
+    # ... and the project's own warehouse still answers for every feature.
+    assert int(float(mf_query(project, "--metrics", "tasks")[0]["tasks"])) > want
