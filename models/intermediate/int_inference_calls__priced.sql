@@ -110,33 +110,21 @@ calls_with_coefficients as (
         -- (its uncertainty is in the coefficient's bounds). A self-hosted call
         -- that logged none takes its deployment's declared batch, and its
         -- bounds span the deployment's plausible range.
-        coalesce(
-            calls.batch_size,
-            case
-                when model_energy_coefficients.energy_method = 'estimated'
-                    then model_energy_coefficients.reference_batch_size
-            end,
-            deployment_batch_sizes.assumed_batch_size,
-            {{ var('assumed_batch_size') }}
-        ) as effective_batch_size,
-        coalesce(
-            calls.batch_size,
-            case
-                when model_energy_coefficients.energy_method = 'estimated'
-                    then model_energy_coefficients.reference_batch_size
-            end,
-            deployment_batch_sizes.batch_size_low,
-            {{ var('assumed_batch_size_low') }}
-        ) as effective_batch_size_min,
-        coalesce(
-            calls.batch_size,
-            case
-                when model_energy_coefficients.energy_method = 'estimated'
-                    then model_energy_coefficients.reference_batch_size
-            end,
-            deployment_batch_sizes.batch_size_high,
-            {{ var('assumed_batch_size_high') }}
-        ) as effective_batch_size_max,
+        {%- for suffix, deployment_column, fallback in [
+            ('', 'assumed_batch_size', 'assumed_batch_size'),
+            ('_min', 'batch_size_low', 'assumed_batch_size_low'),
+            ('_max', 'batch_size_high', 'assumed_batch_size_high'),
+        ] %}
+            coalesce(
+                calls.batch_size,
+                case
+                    when model_energy_coefficients.energy_method = 'estimated'
+                        then model_energy_coefficients.reference_batch_size
+                end,
+                deployment_batch_sizes.{{ deployment_column }},
+                {{ var(fallback) }}
+            ) as effective_batch_size{{ suffix }},
+        {%- endfor %}
         coalesce(
             calls.gpu_count,
             model_energy_coefficients.gpus_per_replica,

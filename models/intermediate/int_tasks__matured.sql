@@ -70,36 +70,21 @@ windowed as (
 final as (
 
     select
-        task_id,
-        feature,
-        feature_count,
-        user_id_hash,
+        *,
         case
-            when outcome != 'open' then outcome
+            when terminal_outcome != 'open' then terminal_outcome
             when
                 ended_at + {{ task_watts.interval_hours('completion_window_hours') }}
                 > maturity_as_of
                 then 'pending'
             else 'timed_out'
         end as outcome,
-        is_completed,
         coalesce(
-            outcome = 'open'
+            terminal_outcome = 'open'
             and ended_at + {{ task_watts.interval_hours('completion_window_hours') }}
             > maturity_as_of,
             false
-        ) as is_pending,
-        attempts,
-        retries,
-        started_at,
-        ended_at,
-        first_event_at,
-        completed_at,
-        quality_score,
-        ratings,
-        event_count,
-        completion_window_hours,
-        maturity_as_of
+        ) as is_pending
 
     from windowed
 

@@ -107,7 +107,7 @@ final as (
             when escalated_events > 0 then 'escalated'
             when abandoned_events > 0 then 'abandoned'
             else 'open'
-        end as outcome,
+        end as terminal_outcome,
         completed_events > 0 as is_completed,
         1 + retries as attempts,
         retries,

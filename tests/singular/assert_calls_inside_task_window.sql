@@ -24,7 +24,7 @@ final as (
     select
         calls.call_id,
         calls.task_id,
-        tasks.outcome,
+        tasks.terminal_outcome,
         calls.started_at,
         calls.ended_at,
         calls.task_started_at,
@@ -36,7 +36,7 @@ final as (
         calls.started_at
         < calls.task_started_at - interval '{{ var("call_window_tolerance_minutes") }} minutes'
         or (
-            tasks.outcome != 'open'
+            tasks.terminal_outcome != 'open'
             and calls.ended_at
             > calls.task_ended_at + interval '{{ var("call_window_tolerance_minutes") }} minutes'
         )
