@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from python_helpers.routing import pool_evidence
+
 #: Relative slack on carbon and absolute slack on quality when an option is compared with the
 #: feature as it ran: the same cell summed in two marts differs by rounding, not by a saving.
 _REL_TOL = 1e-9
@@ -150,16 +152,7 @@ def feature_options(observations: Sequence[dict], min_tasks: int) -> list[Option
     then divided; the p95 latency is the worst row's (conservative). Cells with fewer than
     ``min_tasks`` tasks are too thin to count as evidence and are left out.
     """
-    pooled: dict[tuple[str, str, str, str], dict] = {}
-    for r in observations:
-        key = (r["feature"], r["model"], r["region"], r["quarter_label"])
-        acc = pooled.setdefault(key, {"tasks": 0, "completed": 0, "wh": 0.0, "g": 0.0, "p95": 0.0})
-        acc["tasks"] += int(r["tasks"])
-        acc["completed"] += int(r["completed_tasks"])
-        acc["wh"] += float(r["facility_wh"])
-        acc["g"] += float(r["gco2e_location"])
-        p95 = r.get("p95_attempt_latency_ms")
-        acc["p95"] = None if p95 is None or acc["p95"] is None else max(acc["p95"], float(p95))
+    pooled = pool_evidence(observations, ("feature", "model", "region", "quarter_label"))
     return [
         Option(
             feature=feature,

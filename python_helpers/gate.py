@@ -35,53 +35,12 @@ import duckdb
 import pandas as pd
 import yaml
 
+from python_helpers.contract import CONTRACTS, EVENT_TYPES, ROW_KEY, STATUSES, ColumnSpec
+
 ROOT: Final = Path(__file__).resolve().parents[1]
 INPUTS: Final[tuple[str, ...]] = ("inference_calls", "task_events")
 EXTENSIONS: Final[tuple[str, ...]] = ("parquet", "csv", "jsonl", "ndjson", "json")
 EXAMPLES: Final = 5
-STATUSES: Final = ("ok", "error", "timeout", "cancelled")
-EVENT_TYPES: Final = ("started", "completed", "retried", "abandoned", "escalated", "rated")
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """A contract column: DuckDB type, whether files must carry it, whether it may be empty."""
-
-    name: str
-    sql_type: str
-    required: bool = True
-    not_null: bool = True
-
-
-CONTRACTS: Final[dict[str, tuple[ColumnSpec, ...]]] = {
-    "inference_calls": (
-        ColumnSpec("call_id", "varchar"),
-        ColumnSpec("task_id", "varchar", not_null=False),
-        ColumnSpec("started_at", "timestamp"),
-        ColumnSpec("ended_at", "timestamp"),
-        ColumnSpec("model", "varchar"),
-        ColumnSpec("provider", "varchar"),
-        ColumnSpec("region", "varchar"),
-        ColumnSpec("gpu_type", "varchar", required=False, not_null=False),
-        ColumnSpec("gpu_count", "integer", required=False, not_null=False),
-        ColumnSpec("batch_size", "integer", required=False, not_null=False),
-        ColumnSpec("input_tokens", "bigint"),
-        ColumnSpec("cached_input_tokens", "bigint"),
-        ColumnSpec("output_tokens", "bigint"),
-        ColumnSpec("status", "varchar"),
-        ColumnSpec("measured_energy_j", "double", required=False, not_null=False),
-    ),
-    "task_events": (
-        ColumnSpec("event_id", "varchar"),
-        ColumnSpec("task_id", "varchar"),
-        ColumnSpec("feature", "varchar"),
-        ColumnSpec("event_type", "varchar"),
-        ColumnSpec("event_at", "timestamp"),
-        ColumnSpec("user_id", "varchar", not_null=False),
-        ColumnSpec("quality_score", "double", required=False, not_null=False),
-    ),
-}
-ROW_KEY: Final = {"inference_calls": "call_id", "task_events": "event_id"}
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ do the ``cleaner_excluded_*`` columns, so nobody reads a switch as the cleanest 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -295,15 +295,15 @@ def thin_candidates_for_feature(
     return [_candidate(model, quarter, acc) for model, (quarter, acc) in sorted(latest.items())]
 
 
-def _pooled(observations: Sequence[dict], feature: str) -> dict[tuple[str, str], dict]:
-    """Sums of the feature's rows per (model, quarter), p95 the worst region's."""
-    pooled: dict[tuple[str, str], dict] = {}
+def pool_evidence(
+    observations: Iterable[Mapping], key: Sequence[str]
+) -> dict[tuple[str, ...], dict]:
+    """Evidence rows summed per ``key`` columns: tasks, completions, Wh and gCO2e; the p95
+    latency is the worst row's (None as soon as one row does not know it)."""
+    pooled: dict[tuple[str, ...], dict] = {}
     for r in observations:
-        if r["feature"] != feature:
-            continue
         acc = pooled.setdefault(
-            (r["model"], r["quarter_label"]),
-            {"tasks": 0, "completed": 0, "wh": 0.0, "g": 0.0, "p95": 0.0},
+            tuple(r[k] for k in key), {"tasks": 0, "completed": 0, "wh": 0.0, "g": 0.0, "p95": 0.0}
         )
         acc["tasks"] += int(r["tasks"])
         acc["completed"] += int(r["completed_tasks"])
@@ -312,6 +312,12 @@ def _pooled(observations: Sequence[dict], feature: str) -> dict[tuple[str, str],
         p95 = r.get("p95_attempt_latency_ms")
         acc["p95"] = None if p95 is None or acc["p95"] is None else max(acc["p95"], float(p95))
     return pooled
+
+
+def _pooled(observations: Sequence[dict], feature: str) -> dict[tuple[str, ...], dict]:
+    """Sums of the feature's rows per (model, quarter), p95 the worst region's."""
+    rows = (r for r in observations if r["feature"] == feature)
+    return pool_evidence(rows, ("model", "quarter_label"))
 
 
 def _candidate(model: str, quarter: str, acc: dict) -> Candidate:

@@ -63,6 +63,8 @@ from pathlib import Path
 
 import duckdb
 
+from python_helpers.contract import CONTRACTS
+
 INFERENCE_OPERATIONS = ("chat", "text_completion", "generate_content")
 # OpenLLMetry before the GenAI conventions wrote no operation name, only llm.request.type
 # (chat, completion, embedding, rerank): its inference kinds, translated.
@@ -594,23 +596,7 @@ def build_calls(con: duckdb.DuckDBPyConnection, options: Options) -> None:
     )
 
 
-CALL_COLUMNS = (
-    "call_id",
-    "task_id",
-    "started_at",
-    "ended_at",
-    "model",
-    "provider",
-    "region",
-    "gpu_type",
-    "gpu_count",
-    "batch_size",
-    "input_tokens",
-    "cached_input_tokens",
-    "output_tokens",
-    "status",
-    "measured_energy_j",
-)
+CALL_COLUMNS = tuple(spec.name for spec in CONTRACTS["inference_calls"])
 EVENT_COLUMNS = (
     "event_id",
     "task_id",

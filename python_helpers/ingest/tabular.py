@@ -41,24 +41,11 @@ from typing import Any
 import duckdb
 import yaml
 
-# Contract column -> DuckDB type of the written Parquet (README "Inputs: the telemetry
-# contract"); the order is the order of the written file.
+from python_helpers.contract import CONTRACTS
+
+# Contract column -> DuckDB type of the written Parquet, in the contract's order.
 CONTRACT_TYPES: dict[str, str] = {
-    "call_id": "VARCHAR",
-    "task_id": "VARCHAR",
-    "started_at": "TIMESTAMP",
-    "ended_at": "TIMESTAMP",
-    "model": "VARCHAR",
-    "provider": "VARCHAR",
-    "region": "VARCHAR",
-    "gpu_type": "VARCHAR",
-    "gpu_count": "INTEGER",
-    "batch_size": "INTEGER",
-    "input_tokens": "BIGINT",
-    "cached_input_tokens": "BIGINT",
-    "output_tokens": "BIGINT",
-    "status": "VARCHAR",
-    "measured_energy_j": "DOUBLE",
+    spec.name: spec.sql_type.upper() for spec in CONTRACTS["inference_calls"]
 }
 # A mapping must say where these come from; the others are NULL when left out (an unknown
 # batch size or cached-token count is stored unknown, not guessed).
