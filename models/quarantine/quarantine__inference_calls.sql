@@ -29,45 +29,19 @@ accepted_calls as (
 
 ),
 
-flagged as (
-
-    select
-        validated_calls.*,
-        accepted_calls.source_row_id is null as is_rejected,
-        -- Passed every rule and was first in its load, yet an earlier day holds the call_id.
-        validated_calls.passes_row_rules
-        and not validated_calls.is_duplicate_call
-        and accepted_calls.source_row_id is null as is_duplicate_of_earlier_day
-    from validated_calls
-    left join accepted_calls
-        on validated_calls.source_row_id = accepted_calls.source_row_id
-
-),
-
-reasons as (
-
-    {%- set rules = [
-        ('bad_timestamp', 'is_bad_timestamp'),
-        ('negative_tokens', 'is_negative_tokens'),
-        ('cached_gt_input', 'is_cached_gt_input'),
-        ('tokens_out_of_range', 'is_tokens_out_of_range'),
-        ('unknown_model', 'is_unknown_model'),
-        ('unknown_region', 'is_unknown_region'),
-        ('unknown_status', 'is_unknown_status'),
-        ('invalid_value', 'is_invalid_value'),
-        ('duplicate_call', 'is_duplicate_call or is_duplicate_of_earlier_day'),
-        ('no_task', 'is_no_task'),
-    ] %}
-    {%- for reason, condition in rules %}
-        select
-            '{{ reason }}' as reason,
-            *
-        from flagged
-        where {{ condition }}
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-
-),
+{%- set rules = [
+    ('bad_timestamp', 'is_bad_timestamp'),
+    ('negative_tokens', 'is_negative_tokens'),
+    ('cached_gt_input', 'is_cached_gt_input'),
+    ('tokens_out_of_range', 'is_tokens_out_of_range'),
+    ('unknown_model', 'is_unknown_model'),
+    ('unknown_region', 'is_unknown_region'),
+    ('unknown_status', 'is_unknown_status'),
+    ('invalid_value', 'is_invalid_value'),
+    ('duplicate_call', 'is_duplicate_call or is_duplicate_of_earlier_day'),
+    ('no_task', 'is_no_task'),
+] %}
+{{ task_watts.quarantine_reasons('validated_calls', 'accepted_calls', 'is_duplicate_call', rules) }}
 
 final as (
 

@@ -25,40 +25,15 @@ accepted_events as (
 
 ),
 
-flagged as (
-
-    select
-        validated_events.*,
-        accepted_events.source_row_id is null as is_rejected,
-        validated_events.passes_row_rules
-        and not validated_events.is_duplicate_event
-        and accepted_events.source_row_id is null as is_duplicate_of_earlier_day
-    from validated_events
-    left join accepted_events
-        on validated_events.source_row_id = accepted_events.source_row_id
-
-),
-
-reasons as (
-
-    {%- set rules = [
-        ('bad_timestamp', 'is_bad_timestamp'),
-        ('unknown_event_type', 'is_unknown_event_type'),
-        ('unknown_feature', 'is_unknown_feature'),
-        ('invalid_value', 'is_invalid_value'),
-        ('missing_task_id', 'is_missing_task_id'),
-        ('duplicate_event', 'is_duplicate_event or is_duplicate_of_earlier_day'),
-    ] %}
-    {%- for reason, condition in rules %}
-        select
-            '{{ reason }}' as reason,
-            *
-        from flagged
-        where {{ condition }}
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-
-),
+{%- set rules = [
+    ('bad_timestamp', 'is_bad_timestamp'),
+    ('unknown_event_type', 'is_unknown_event_type'),
+    ('unknown_feature', 'is_unknown_feature'),
+    ('invalid_value', 'is_invalid_value'),
+    ('missing_task_id', 'is_missing_task_id'),
+    ('duplicate_event', 'is_duplicate_event or is_duplicate_of_earlier_day'),
+] %}
+{{ task_watts.quarantine_reasons('validated_events', 'accepted_events', 'is_duplicate_event', rules) }}
 
 final as (
 

@@ -80,17 +80,7 @@ final as (
         output_tokens,
         status,
         measured_energy_j,
-        cast(
-            try_cast(regexp_extract(source_file, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as date
-        ) as batch_date,
-        source_file,
-        row_hash,
-        -- Identical rows of one file are told apart by their rank among themselves.
-        cast(
-            coalesce(source_file, '') || '#' || row_hash || '#'
-            || row_number() over (partition by source_file, row_hash order by call_id)
-            as varchar
-        ) as source_row_id
+        {{ task_watts.row_identity_columns('call_id') }}
 
     from hashed
 

@@ -55,16 +55,7 @@ final as (
         event_at,
         user_id_hash,
         quality_score,
-        cast(
-            try_cast(regexp_extract(source_file, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as date
-        ) as batch_date,
-        source_file,
-        row_hash,
-        cast(
-            coalesce(source_file, '') || '#' || row_hash || '#'
-            || row_number() over (partition by source_file, row_hash order by event_id)
-            as varchar
-        ) as source_row_id
+        {{ task_watts.row_identity_columns('event_id') }}
 
     from hashed
 
