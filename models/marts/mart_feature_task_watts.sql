@@ -100,7 +100,7 @@ calls_by_day as (
         sum(case when call_footprint.batch_size is not null then 1 else 0 end)
             as calls_with_batch_size,
         sum(call_footprint.batch_size) as batch_size_sum,
-        {%- for tier in ['small', 'medium', 'large', 'frontier'] %}
+        {%- for tier in var('model_tiers') %}
             sum(
                 case
                     when call_footprint.model_tier = '{{ tier }}' and not task_footprint.is_pending
@@ -166,7 +166,7 @@ final as (
         coalesce(calls_by_day.batch_size_sum, 0) as batch_size_sum,
         calls_by_day.batch_size_sum * 1.0 / nullif(calls_by_day.calls_with_batch_size, 0)
             as mean_batch_size,
-        {%- for tier in ['small', 'medium', 'large', 'frontier'] %}
+        {%- for tier in var('model_tiers') %}
             coalesce(calls_by_day.facility_wh_{{ tier }}, 0) as facility_wh_{{ tier }},
             calls_by_day.facility_wh_{{ tier }} / nullif(tasks_by_day.facility_wh, 0)
                 as energy_share_{{ tier }},

@@ -65,8 +65,7 @@ final as (
         feature || '|' || cast(quarter_start as varchar) || '|' || batch_size_band as feature_quarter_band_id,
         feature,
         quarter_start,
-        cast(extract(year from quarter_start) as varchar)
-        || '-Q' || cast(extract(quarter from quarter_start) as varchar) as quarter_label,
+        {{ task_watts.quarter_label('quarter_start') }} as quarter_label,
         batch_size_band,
         batch_size_band_order,
         calls,

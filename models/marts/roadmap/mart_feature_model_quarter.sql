@@ -120,8 +120,7 @@ final as (
         || '|' || cast(by_model.quarter_start as varchar) as feature_model_quarter_id,
         by_model.feature,
         by_model.quarter_start,
-        cast(extract(year from by_model.quarter_start) as varchar)
-        || '-Q' || cast(extract(quarter from by_model.quarter_start) as varchar) as quarter_label,
+        {{ task_watts.quarter_label('by_model.quarter_start') }} as quarter_label,
         by_model.model,
         by_model.model_tier,
         by_model.provider,

@@ -61,8 +61,7 @@ final as (
         quarterly.feature || '|' || cast(quarterly.quarter_start as varchar) as feature_quarter_id,
         quarterly.feature,
         quarterly.quarter_start,
-        cast(extract(year from quarterly.quarter_start) as varchar)
-        || '-Q' || cast(extract(quarter from quarterly.quarter_start) as varchar) as quarter_label,
+        {{ task_watts.quarter_label('quarterly.quarter_start') }} as quarter_label,
         quarterly.tasks,
         quarterly.completed_tasks,
         quarterly.pending_tasks,

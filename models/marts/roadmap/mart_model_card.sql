@@ -107,8 +107,7 @@ final as (
         quarterly.provider,
         quarterly.accelerator,
         quarterly.quarter_start,
-        cast(extract(year from quarterly.quarter_start) as varchar)
-        || '-Q' || cast(extract(quarter from quarterly.quarter_start) as varchar) as quarter_label,
+        {{ task_watts.quarter_label('quarterly.quarter_start') }} as quarter_label,
         region_lists.regions,
         quarterly.calls,
         quarterly.measured_calls,

@@ -250,8 +250,7 @@ final as (
         feature || '|' || cast(quarter_start as varchar) as feature_quarter_id,
         feature,
         quarter_start,
-        cast(extract(year from quarter_start) as varchar)
-        || '-Q' || cast(extract(quarter from quarter_start) as varchar) as quarter_label,
+        {{ task_watts.quarter_label('quarter_start') }} as quarter_label,
         current_region,
         current_regions,
         calls,
