@@ -590,21 +590,22 @@ def test_blank_task_id_on_an_event_blocks_at_the_gate_and_is_quarantined_by_dbt(
 
 def test_no_table_stores_prompt_text_or_clear_user_ids(catalogue: Catalogue) -> None:
     with duckdb.connect(str(catalogue.db), read_only=True) as con:
+        # Every schema: dbt also stores test failures (main_dbt_test__audit).
         columns = con.sql(
-            "select table_name, column_name from information_schema.columns "
+            "select table_schema, table_name, column_name from information_schema.columns "
             "where data_type = 'VARCHAR'"
         ).fetchall()
-        names = {c for _, c in columns}
+        names = {c for _, _, c in columns}
         assert not names & {"prompt", "completion", "user_id"}
         leaked = []
-        for table, column in columns:
+        for schema, table, column in columns:
             hits = con.sql(
-                f'select count(*) from "{table}" where "{column}" like \'%hunter2%\''
+                f'select count(*) from "{schema}"."{table}" where "{column}" like \'%hunter2%\''
                 f' or "{column}" in (select unnest(?::varchar[]))',
                 params=[sorted(catalogue.user_ids)],
             ).fetchall()[0][0]
             if hits:
-                leaked.append((table, column, hits))
+                leaked.append((schema, table, column, hits))
     assert not leaked
 
 
