@@ -35,7 +35,7 @@ import duckdb
 import pandas as pd
 import yaml
 
-from python_helpers.contract import CONTRACTS, EVENT_TYPES, ROW_KEY, STATUSES, ColumnSpec
+from python_helpers.contract import CONTRACTS, ROW_KEY, ColumnSpec
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 INPUTS: Final[tuple[str, ...]] = ("inference_calls", "task_events")
@@ -63,6 +63,8 @@ class GateSettings:
     max_no_task_call_share: float
     max_unknown_batch_size_share: float
     min_own_day_row_share: float
+    call_statuses: tuple[str, ...]
+    event_types: tuple[str, ...]
     models: tuple[str, ...]
     regions: tuple[str, ...]
     features: tuple[str, ...]
@@ -84,6 +86,8 @@ class GateSettings:
             max_no_task_call_share=float(v["max_no_task_call_share"]),
             max_unknown_batch_size_share=float(v["max_unknown_batch_size_share"]),
             min_own_day_row_share=float(v["min_own_day_row_share"]),
+            call_statuses=tuple(v["call_statuses"]),
+            event_types=tuple(v["event_types"]),
             models=tuple(_seed_column("model_energy_coefficients", "model")),
             regions=tuple(_seed_column("datacenter_regions", "region")),
             features=tuple(_seed_column("feature_catalogue", "feature")),
@@ -437,8 +441,9 @@ def _rules(name: str, columns: Sequence[str], settings: GateSettings, day: date)
             "model in seeds/model_energy_coefficients.csv")  # fmt: skip
         add("region", gxe.ExpectColumnValuesToBeInSet(column="region", value_set=settings.regions),
             "region in seeds/datacenter_regions.csv")  # fmt: skip
-        add("status", gxe.ExpectColumnValuesToBeInSet(column="status", value_set=STATUSES),
-            f"status in {', '.join(STATUSES)}")  # fmt: skip
+        add("status",
+            gxe.ExpectColumnValuesToBeInSet(column="status", value_set=settings.call_statuses),
+            f"status in {', '.join(settings.call_statuses)}")  # fmt: skip
         add("call_id", gxe.ExpectColumnValuesToBeUnique(column="call_id"), "unique in the batch")
         for column in ("gpu_count", "batch_size"):
             add(column, gxe.ExpectColumnValuesToBeBetween(column=column, min_value=1), ">= 1")
@@ -458,8 +463,8 @@ def _rules(name: str, columns: Sequence[str], settings: GateSettings, day: date)
             )
     else:
         add("event_type",
-            gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES),
-            f"event_type in {', '.join(EVENT_TYPES)}")  # fmt: skip
+            gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=settings.event_types),
+            f"event_type in {', '.join(settings.event_types)}")  # fmt: skip
         add("feature",
             gxe.ExpectColumnValuesToBeInSet(column="feature", value_set=settings.features),
             "feature in seeds/feature_catalogue.csv")  # fmt: skip
