@@ -1,8 +1,8 @@
-"""A BI tool can read the results: the DuckDB file read-only, the Parquet export, the README.
+"""A BI tool can read the results: the DuckDB file read-only, the Parquet export, docs/bi.md.
 
 One generated workload is built into a throwaway copy of the project (see test_semantic_layer),
 laid out exactly as `make demo` lays it out (target/sample, target/task_watts.duckdb), so the
-commands of the README's BI section run there word for word. Expected values come from the
+commands of docs/bi.md run there word for word. Expected values come from the
 warehouse through a separate connection or from pyarrow, never from python_helpers.export.
 """
 
@@ -21,25 +21,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from test_semantic_layer import BIN, ROOT, build_project, clean_env, database, run_ok
+from harness import BIN, ROOT, clean_env, database, run_ok
 
 pytestmark = pytest.mark.e2e
 
-N_CALLS = 3_000
-SEED = 5
-README_BI_HEADING = "## Reading the results from a BI tool"
+BI_DOC = ROOT / "docs" / "bi.md"
 PUBLIC_PREFIXES = ("fct_", "mart_")
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_project(tmp_path_factory.mktemp("bi") / "project", n_calls=N_CALLS, seed=SEED)
+def project(sample_project: Path) -> Path:
+    """The session's shared sample project (conftest.py)."""
+    return sample_project
 
 
 def documented_marts() -> set[str]:
-    spec = yaml.safe_load((ROOT / "models" / "marts" / "_marts__models.yml").read_text())
-    return {model["name"] for model in spec["models"]}
+    """The public marts: the models directly under models/marts/."""
+    folder = ROOT / "models" / "marts"
+    return {p.stem for p in folder.iterdir() if p.suffix in (".sql", ".py")}
 
 
 def warehouse_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -139,28 +138,24 @@ def test_parquet_export_matches_the_warehouse(project: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 3. The README's BI section, word for word.
+# 3. docs/bi.md, word for word.
 # --------------------------------------------------------------------------------------------
 
 
-def readme_bi_blocks() -> list[str]:
-    """The ```bash blocks of the README's BI section, in order."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    if README_BI_HEADING not in readme:
-        pytest.skip(f"README has no '{README_BI_HEADING}' section yet")
-    section = readme.split(README_BI_HEADING, 1)[1]
-    section = re.split(r"\n## ", section, maxsplit=1)[0]
-    return re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
+def bi_doc_blocks() -> list[str]:
+    """The ```bash blocks of docs/bi.md, in order."""
+    text = BI_DOC.read_text(encoding="utf-8")
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL)
 
 
-def test_readme_bi_section_works_word_for_word(project: Path) -> None:
-    """Every command of the section runs from the project root after the build `make demo` does.
+def test_bi_docs_work_word_for_word(project: Path) -> None:
+    """Every command of docs/bi.md runs from the project root after the build `make demo` does.
 
     `make demo` itself is not re-run (a 200k-call build); the throwaway project holds the same
     files at the same paths, from a smaller sample.
     """
-    blocks = readme_bi_blocks()
-    assert blocks, "the BI section has no bash examples"
+    blocks = bi_doc_blocks()
+    assert blocks, "docs/bi.md has no bash examples"
     outputs: list[Any] = []
     for block in blocks:
         proc = subprocess.run(
@@ -172,11 +167,13 @@ def test_readme_bi_section_works_word_for_word(project: Path) -> None:
             timeout=300,
             check=False,
         )
-        assert proc.returncode == 0, f"README block failed:\n{block}\n{proc.stdout}\n{proc.stderr}"
-        assert proc.stdout.strip(), f"README block printed nothing:\n{block}"
+        assert proc.returncode == 0, (
+            f"docs/bi.md block failed:\n{block}\n{proc.stdout}\n{proc.stderr}"
+        )
+        assert proc.stdout.strip(), f"docs/bi.md block printed nothing:\n{block}"
         outputs.append(proc.stdout)
     text = "\n".join(outputs)
-    # The section shows all three routes.
+    # The page shows all three routes.
     assert "read_only=True" in "\n".join(blocks)
     assert "python_helpers.export" in "\n".join(blocks)
     assert "mf query" in "\n".join(blocks)

@@ -970,13 +970,3 @@ def test_every_public_mart_column_is_documented(clean_build: Build) -> None:
         assert set(built) == set(documented[mart]), mart
         undescribed = [name for name, text in documented[mart].items() if not text.strip()]
         assert not undescribed, (mart, undescribed)
-
-
-def test_readme_column_reference_lists_every_public_column() -> None:
-    readme = (ROOT / "README.md").read_text()
-    for mart, columns in _documented_columns().items():
-        section = readme.split(f"**`{mart}`**", 1)
-        assert len(section) == 2, f"README has no column reference for {mart}"
-        table = section[1].split("\n\n**`", 1)[0]
-        for name, description in columns.items():
-            assert f"| `{name}` | {' '.join(description.split())} |" in table, (mart, name)

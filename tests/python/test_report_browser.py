@@ -1,7 +1,7 @@
 """The report, rendered in a real headless Chromium from the system packages.
 
-A small generated workload is built with dbt into a throwaway DuckDB file, the report command
-writes the page and the disclosures, and Chromium (driven by selenium through the system
+The session's shared sample (conftest.py) is the warehouse; the report command writes the page
+and the disclosures, and Chromium (driven by selenium through the system
 chromedriver, no driver download) loads the page from disk: no request may leave the file, no
 request may fail, the console must stay free of errors, and every chart must have drawn. A
 full-page screenshot is kept as a test artifact under target/test-artifacts/.
@@ -10,18 +10,15 @@ full-page screenshot is kept as a test artifact under target/test-artifacts/.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import duckdb
+import harness
 import pytest
 
 from python_helpers.report import build_report
-from python_helpers.sample_workload import write_sample_workload
 
 pytestmark = pytest.mark.e2e
 
@@ -29,8 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = ROOT / "target" / "test-artifacts"
-N_CALLS = 4_000
-SEED = 11
 CHARTS = (
     "chart-frontier", "chart-task-wh", "chart-tier", "chart-batch", "chart-cache-waste",
     "chart-routing", "chart-shifting", "chart-model-card", "chart-sci",
@@ -38,20 +33,10 @@ CHARTS = (
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """dbt build of a small sample (its own raw dir, DuckDB file, target and log paths)."""
-    work = tmp_path_factory.mktemp("report_build")
-    raw, db = work / "raw", work / "task_watts.duckdb"
-    write_sample_workload(raw, N_CALLS, SEED)
-    env = {**os.environ, "TASK_WATTS_RAW_DIR": str(raw), "TASK_WATTS_DUCKDB_PATH": str(db)}
-    dbt = Path(sys.executable).with_name("dbt")
-    proc = subprocess.run(
-        [str(dbt), "build", "--project-dir", str(ROOT), "--profiles-dir", str(ROOT),
-         "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-         "--no-use-colors", "--no-send-anonymous-usage-stats", "--no-version-check"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+def built(sample_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The report and disclosures written from the session's shared sample warehouse."""
+    work = tmp_path_factory.mktemp("report")
+    db = harness.database(sample_project)
     index, charts, _files = build_report(db, work / "report", work / "disclosures")
     return {"db": db, "index": index, "disclosures": work / "disclosures", "charts": charts}
 

@@ -1,0 +1,76 @@
+"""The shared end-to-end harness: a throwaway copy of the project, built as `make demo` builds it.
+
+Test modules import these helpers from here (never from each other); conftest.py builds the
+one generated sample most end-to-end tests share, once per session.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from python_helpers.sample_workload import write_sample_workload
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+#: The shared sample: 4,000 calls, seed 11.
+N_CALLS = 4_000
+SEED = 11
+#: Entries of the real project that a throwaway copy must not share (build output, caches).
+NOT_LINKED = {"target", "logs", ".git", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+
+
+# --------------------------------------------------------------------------------------------
+# A throwaway copy of the project, built like `make demo` builds it (default paths).
+# --------------------------------------------------------------------------------------------
+
+
+def make_project(folder: Path) -> Path:
+    """A folder that looks like the project root (symlinks) but has its own empty target/."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in ROOT.iterdir():
+        if entry.name not in NOT_LINKED and not entry.name.endswith(".egg-info"):
+            (folder / entry.name).symlink_to(entry)
+    (folder / "target").mkdir()
+    return folder
+
+
+def clean_env() -> dict[str, str]:
+    """The caller's environment without any TASK_WATTS_* / DBT_* override: defaults apply."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASK_WATTS_", "DBT_"))}
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    return env
+
+
+def run(args: Sequence[str | Path], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_ok(args: Sequence[str | Path], cwd: Path, timeout: int = 300) -> str:
+    proc = run(args, cwd, timeout)
+    assert proc.returncode == 0, f"{args} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
+def build_project(folder: Path, n_calls: int = N_CALLS, seed: int = SEED) -> Path:
+    """Generate a sample into target/sample and `dbt build` it into target/task_watts.duckdb."""
+    project = make_project(folder)
+    write_sample_workload(project / "target" / "sample", n_calls=n_calls, seed=seed)
+    run_ok([BIN / "dbt", "build", "--no-use-colors"], project, timeout=600)
+    assert (project / "target" / "semantic_manifest.json").exists()
+    return project
+
+
+def database(project: Path) -> Path:
+    return project / "target" / "task_watts.duckdb"
