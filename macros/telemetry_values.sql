@@ -51,3 +51,11 @@
 {% macro duckdb__is_non_finite(column) %}
     (not isfinite({{ column }}))
 {% endmacro %}
+
+
+{# A list of strings as SQL literals for an `in (...)`: 'a', 'b'. #}
+{% macro quoted_list(values) %}
+    {%- for value in values -%}
+        '{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}
+    {%- endfor -%}
+{% endmacro %}

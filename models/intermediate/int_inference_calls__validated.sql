@@ -44,7 +44,9 @@ checked as (
         > {{ var('max_tokens_per_call') }} as is_tokens_out_of_range,
         model_energy_coefficients.model is null as is_unknown_model,
         datacenter_regions.region is null as is_unknown_region,
-        calls.status not in ('{{ var("call_statuses") | join("', '") }}') as is_unknown_status,
+        calls.status not in (
+            {{ task_watts.quoted_list(var('call_statuses')) }}
+        ) as is_unknown_status,
         coalesce(
             calls.gpu_count < 1 or calls.batch_size < 1 or calls.measured_energy_j < 0
             -- NaN sorts above every number and passes a range check on its own

@@ -25,7 +25,9 @@ checked as (
         task_events.*,
         {{ is_bad_timestamp('task_events.event_at', 'task_events.batch_date') }}
             as is_bad_timestamp,
-        task_events.event_type not in ('{{ var("event_types") | join("', '") }}') as is_unknown_event_type,
+        task_events.event_type not in (
+            {{ task_watts.quoted_list(var('event_types')) }}
+        ) as is_unknown_event_type,
         feature_catalogue.feature is null as is_unknown_feature,
         coalesce(
             task_events.quality_score < 0 or task_events.quality_score > 1

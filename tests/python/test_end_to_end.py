@@ -26,7 +26,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from python_helpers.sample_workload import write_sample_workload
@@ -730,7 +729,8 @@ def test_summarize_q3_is_more_efficient_per_token_but_costs_more_per_task(
     tokens_per_wh_q2, task_wh_q2, completion_q2 = ratios(2)
     tokens_per_wh_q3, task_wh_q3, completion_q3 = ratios(3)
     assert tokens_per_wh_q3 > tokens_per_wh_q2
-    assert task_wh_q3 > task_wh_q2
+    # Material, not a wobble: above the scorecard's 5 % line, with room for sampling noise.
+    assert task_wh_q3 > 1.15 * task_wh_q2
     assert completion_q3 < completion_q2
 
 
@@ -948,12 +948,25 @@ def test_marts_open_read_only_from_another_process(clean_build: Build) -> None:
 
 
 def _documented_columns() -> dict[str, dict[str, str]]:
-    spec = yaml.safe_load((ROOT / "models" / "marts" / "_marts__models.yml").read_text())
+    """Public mart (a model file directly in models/marts/) -> column -> description, as dbt
+    renders it (doc() blocks expanded): read from the manifest of a `dbt parse` into a
+    throwaway target path, so each model's own YAML beside it is what is checked."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="documented_columns_") as tmp:
+        work_dir = Path(tmp)
+        result = run_dbt("parse", work_dir / "raw", work_dir / "parse.duckdb", work_dir)
+        assert result.success, result.exception
+        manifest = json.loads((work_dir / "target" / "manifest.json").read_text())
+    marts = ROOT / "models" / "marts"
     return {
-        model["name"]: {
-            column["name"]: column.get("description", "") for column in model["columns"]
+        node["name"]: {
+            name: column.get("description") or "" for name, column in node["columns"].items()
         }
-        for model in spec["models"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["package_name"] == "task_watts"
+        and (ROOT / node["original_file_path"]).parent == marts
     }
 
 
