@@ -12,6 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+
 from python_helpers.sample_workload import write_sample_workload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,3 +77,48 @@ def build_project(folder: Path, n_calls: int = N_CALLS, seed: int = SEED) -> Pat
 
 def database(project: Path) -> Path:
     return project / "target" / "task_watts.duckdb"
+
+
+# --------------------------------------------------------------------------------------------
+# dbt in this process, on a raw folder and a DuckDB file of the test's own.
+# --------------------------------------------------------------------------------------------
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB file dbt-duckdb keeps open in this process after ``invoke`` returns.
+
+    dbt-duckdb caches one database handle per process (DuckDBConnectionManager._ENV) and
+    keeps its write lock after the run; without this, neither another process nor a
+    read-only connection from this one can open the file.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def run_dbt(
+    command: str, raw_dir: Path, db_path: Path, work_dir: Path, *args: str
+) -> dbtRunnerResult:
+    """``dbt <command>`` on the project with the raw folder and DuckDB file given by env."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TASK_WATTS_RAW_DIR", str(raw_dir))
+        env.setenv("TASK_WATTS_DUCKDB_PATH", str(db_path))
+        try:
+            return dbtRunner().invoke(
+                [
+                    command,
+                    "--project-dir", str(ROOT),
+                    "--profiles-dir", str(ROOT),
+                    "--target-path", str(work_dir / "target"),
+                    "--log-path", str(work_dir / "logs"),
+                    "--no-use-colors",
+                    "--no-send-anonymous-usage-stats",
+                    "--no-version-check",
+                    *args,
+                ]
+            )  # fmt: skip
+        finally:
+            _release_duckdb()

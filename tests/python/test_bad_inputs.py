@@ -517,24 +517,24 @@ def test_timezone_offset_is_converted_to_utc(catalogue: Catalogue, base_day: Day
     assert got == [(want,)]
 
 
-def test_epoch_timestamps_read_as_the_same_utc_instants(
-    catalogue: Catalogue, base_day: Day
-) -> None:
+def test_epoch_timestamps_read_as_the_same_utc_instants(catalogue: Catalogue) -> None:
+    """The batch's files hold epoch milliseconds (calls) and epoch seconds (events): each is
+    read back as the UTC instant that number names."""
     batch = catalogue.batches["epoch_timestamps"]
-    shift = timedelta(days=batch.k)
-    want_call = base_day.calls[0]["started_at"] + shift
-    want_event = base_day.events[0]["event_at"] + shift
+    epoch = datetime(1970, 1, 1)
+    call, event = batch.calls[0], batch.events[0]
     got_call = catalogue.query(
-        "select started_at from int_inference_calls__accepted "
-        f"where call_id = '{batch.calls[0]['call_id']}'"
+        f"select started_at from int_inference_calls__accepted where call_id = '{call['call_id']}'"
     )
     got_event = catalogue.query(
-        "select event_at from int_task_events__accepted "
-        f"where event_id = '{batch.events[0]['event_id']}'"
+        f"select event_at from int_task_events__accepted where event_id = '{event['event_id']}'"
     )
-    # Milliseconds keep the millisecond; seconds were written with their fraction.
-    assert got_call == [(want_call.replace(microsecond=want_call.microsecond // 1000 * 1000),)]
-    assert abs((got_event[0][0] - want_event).total_seconds()) < 1e-3
+    assert got_call == [(epoch + timedelta(milliseconds=call["started_at"]),)]
+    # Seconds with a fraction: equal to the microsecond the float carries.
+    assert (
+        abs((got_event[0][0] - (epoch + timedelta(seconds=event["event_at"]))).total_seconds())
+        < 1e-6
+    )
 
 
 def test_absent_batch_size_column_is_treated_as_empty(base_day: Day, tmp_path: Path) -> None:

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import harness
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt.cli.main import dbtRunnerResult
 
 from python_helpers.sample_workload import write_sample_workload
 
@@ -59,21 +60,6 @@ BAD_STATUSES = {"error", "fail", "runtime error"}
 # --------------------------------------------------------------------------------------------
 # Running dbt.
 # --------------------------------------------------------------------------------------------
-
-
-def _release_duckdb() -> None:
-    """Close the DuckDB file dbt-duckdb keeps open in this process after ``invoke`` returns.
-
-    dbt-duckdb caches one database handle per process (DuckDBConnectionManager._ENV) and
-    keeps its write lock after the run; without this, neither another process nor a
-    read-only connection from this one can open the file.
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    env = DuckDBConnectionManager._ENV
-    if env is not None:
-        env.close()
-    DuckDBConnectionManager.close_all_connections()
 
 
 def _status(result: Any) -> str:
@@ -112,34 +98,9 @@ class Build:
         return self.query(sql)[0][0]
 
 
-def run_dbt(
-    command: str, raw_dir: Path, db_path: Path, work_dir: Path, *args: str
-) -> dbtRunnerResult:
-    """``dbt <command>`` on the project with the raw folder and DuckDB file given by env."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("TASK_WATTS_RAW_DIR", str(raw_dir))
-        env.setenv("TASK_WATTS_DUCKDB_PATH", str(db_path))
-        try:
-            return dbtRunner().invoke(
-                [
-                    command,
-                    "--project-dir", str(ROOT),
-                    "--profiles-dir", str(ROOT),
-                    "--target-path", str(work_dir / "target"),
-                    "--log-path", str(work_dir / "logs"),
-                    "--no-use-colors",
-                    "--no-send-anonymous-usage-stats",
-                    "--no-version-check",
-                    *args,
-                ]
-            )  # fmt: skip
-        finally:
-            _release_duckdb()
-
-
 def build(raw_dir: Path, work_dir: Path, *args: str) -> Build:
     db_path = work_dir / "task_watts.duckdb"
-    result = run_dbt("build", raw_dir, db_path, work_dir, *args)
+    result = harness.run_dbt("build", raw_dir, db_path, work_dir, *args)
     return Build(raw_dir, db_path, work_dir, result)
 
 
@@ -955,7 +916,7 @@ def _documented_columns() -> dict[str, dict[str, str]]:
 
     with tempfile.TemporaryDirectory(prefix="documented_columns_") as tmp:
         work_dir = Path(tmp)
-        result = run_dbt("parse", work_dir / "raw", work_dir / "parse.duckdb", work_dir)
+        result = harness.run_dbt("parse", work_dir / "raw", work_dir / "parse.duckdb", work_dir)
         assert result.success, result.exception
         manifest = json.loads((work_dir / "target" / "manifest.json").read_text())
     marts = ROOT / "models" / "marts"

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import harness
 import pyarrow.parquet as pq
 import pytest
 
@@ -886,39 +887,10 @@ def test_live_sdk_attributes_match_the_committed_fixture(sdk_export) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _release_duckdb() -> None:
-    """Close the DuckDB file dbt-duckdb keeps open in this process after a run."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    env = DuckDBConnectionManager._ENV
-    if env is not None:
-        env.close()
-    DuckDBConnectionManager.close_all_connections()
-
-
 def dbt_build(raw_dir: Path, work_dir: Path) -> Path:
     """``dbt build`` of the project on ``raw_dir`` into a DuckDB file under ``work_dir``."""
-    from dbt.cli.main import dbtRunner
-
     db_path = work_dir / "task_watts.duckdb"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("TASK_WATTS_RAW_DIR", str(raw_dir))
-        env.setenv("TASK_WATTS_DUCKDB_PATH", str(db_path))
-        try:
-            result = dbtRunner().invoke(
-                [
-                    "build",
-                    "--project-dir", str(ROOT),
-                    "--profiles-dir", str(ROOT),
-                    "--target-path", str(work_dir / "target"),
-                    "--log-path", str(work_dir / "logs"),
-                    "--no-use-colors",
-                    "--no-send-anonymous-usage-stats",
-                    "--no-version-check",
-                ]
-            )  # fmt: skip
-        finally:
-            _release_duckdb()
+    result = harness.run_dbt("build", raw_dir, db_path, work_dir)
     failures = [
         f"{r.node.name}: {r.message}"
         for r in (result.result or [])
