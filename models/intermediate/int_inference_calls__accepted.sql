@@ -25,21 +25,7 @@ validated_calls as (
 final as (
 
     select
-        validated_calls.call_id,
-        validated_calls.task_id,
-        validated_calls.started_at,
-        validated_calls.ended_at,
-        validated_calls.model,
-        validated_calls.provider,
-        validated_calls.region,
-        validated_calls.gpu_type,
-        validated_calls.gpu_count,
-        validated_calls.batch_size,
-        validated_calls.input_tokens,
-        validated_calls.cached_input_tokens,
-        validated_calls.output_tokens,
-        validated_calls.status,
-        validated_calls.measured_energy_j,
+        {{ task_watts.contract_columns('inference_calls', 'validated_calls', trailing_comma=true) }}
         validated_calls.batch_date,
         validated_calls.source_row_id
 

@@ -25,13 +25,7 @@ validated_events as (
 final as (
 
     select
-        validated_events.event_id,
-        validated_events.task_id,
-        validated_events.feature,
-        validated_events.event_type,
-        validated_events.event_at,
-        validated_events.user_id_hash,
-        validated_events.quality_score,
+        {{ task_watts.contract_columns('task_events', 'validated_events', trailing_comma=true) }}
         validated_events.batch_date,
         validated_events.source_row_id
 

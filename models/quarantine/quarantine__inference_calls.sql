@@ -51,21 +51,7 @@ final as (
         source_row_id,
         reason,
         is_rejected,
-        call_id,
-        task_id,
-        started_at,
-        ended_at,
-        model,
-        provider,
-        region,
-        gpu_type,
-        gpu_count,
-        batch_size,
-        input_tokens,
-        cached_input_tokens,
-        output_tokens,
-        status,
-        measured_energy_j
+        {{ task_watts.contract_columns('inference_calls') }}
 
     from reasons
 

@@ -43,13 +43,7 @@ final as (
         source_row_id,
         reason,
         is_rejected,
-        event_id,
-        task_id,
-        feature,
-        event_type,
-        event_at,
-        user_id_hash,
-        quality_score
+        {{ task_watts.contract_columns('task_events') }}
 
     from reasons
 

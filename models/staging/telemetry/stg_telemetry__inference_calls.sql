@@ -65,21 +65,7 @@ hashed as (
 final as (
 
     select
-        call_id,
-        task_id,
-        started_at,
-        ended_at,
-        model,
-        provider,
-        region,
-        gpu_type,
-        gpu_count,
-        batch_size,
-        input_tokens,
-        cached_input_tokens,
-        output_tokens,
-        status,
-        measured_energy_j,
+        {{ task_watts.contract_columns('inference_calls', trailing_comma=true) }}
         {{ task_watts.row_identity_columns('call_id') }}
 
     from hashed

@@ -48,13 +48,7 @@ hashed as (
 final as (
 
     select
-        event_id,
-        task_id,
-        feature,
-        event_type,
-        event_at,
-        user_id_hash,
-        quality_score,
+        {{ task_watts.contract_columns('task_events', trailing_comma=true) }}
         {{ task_watts.row_identity_columns('event_id') }}
 
     from hashed
