@@ -65,36 +65,9 @@ checked as (
 
 ),
 
-ruled as (
-
-    select
-        *,
-        not coalesce(
-            is_bad_timestamp
-            or is_negative_tokens
-            or is_cached_gt_input
-            or is_tokens_out_of_range
-            or is_unknown_model
-            or is_unknown_region
-            or is_unknown_status
-            or is_invalid_value,
-            false
-        ) as passes_row_rules
-    from checked
-
-),
-
-final as (
-
-    select
-        *,
-        passes_row_rules
-        and row_number() over (
-            partition by call_id, passes_row_rules
-            order by batch_date asc nulls first, started_at asc, row_hash asc, source_row_id asc
-        ) > 1 as is_duplicate_call
-    from ruled
-
-)
+{{ task_watts.row_verdict(
+    ['is_bad_timestamp', 'is_negative_tokens', 'is_cached_gt_input', 'is_tokens_out_of_range', 'is_unknown_model', 'is_unknown_region', 'is_unknown_status', 'is_invalid_value'],
+    'call_id', 'started_at', 'is_duplicate_call',
+) }}
 
 select * from final

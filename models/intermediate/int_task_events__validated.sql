@@ -42,33 +42,9 @@ checked as (
 
 ),
 
-ruled as (
-
-    select
-        *,
-        not coalesce(
-            is_bad_timestamp
-            or is_unknown_event_type
-            or is_unknown_feature
-            or is_invalid_value
-            or is_missing_task_id,
-            false
-        ) as passes_row_rules
-    from checked
-
-),
-
-final as (
-
-    select
-        *,
-        passes_row_rules
-        and row_number() over (
-            partition by event_id, passes_row_rules
-            order by batch_date asc nulls first, event_at asc, row_hash asc, source_row_id asc
-        ) > 1 as is_duplicate_event
-    from ruled
-
-)
+{{ task_watts.row_verdict(
+    ['is_bad_timestamp', 'is_unknown_event_type', 'is_unknown_feature', 'is_invalid_value', 'is_missing_task_id'],
+    'event_id', 'event_at', 'is_duplicate_event',
+) }}
 
 select * from final
