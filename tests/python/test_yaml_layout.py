@@ -136,18 +136,9 @@ def test_semantic_models_sit_beside_their_model() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_no_description_is_written_twice_in_the_marts() -> None:
-    """No text is written both in a marts YAML and anywhere else in models/ (nor twice in the
-    marts): a shared meaning is a doc block."""
-    repeated = {
-        text: places
-        for text, places in repeated_descriptions(yaml_files()).items()
-        if any(place.startswith("models/marts/") for place in places)
-    }
-    assert not repeated, "\n".join(f"{text!r}: {places}" for text, places in repeated.items())
-
-
 def test_no_description_is_written_twice_anywhere_in_models() -> None:
+    """No column, model, measure or metric text is written twice in models/: a shared meaning
+    is a doc block."""
     repeated = repeated_descriptions(yaml_files())
     assert not repeated, "\n".join(f"{text!r}: {places}" for text, places in repeated.items())
 

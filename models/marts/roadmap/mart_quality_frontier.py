@@ -20,6 +20,6 @@ def model(dbt, session):
     rows = frontier_rows(
         feature_quarters.rows(named=True),
         observations.rows(named=True),
-        min_tasks=int(dbt.config.get("min_tasks") or 50),
+        min_tasks=int(dbt.config.get("min_tasks")),
     )
     return pa.Table.from_pylist(rows, schema=arrow_schema(FRONTIER_COLUMNS))

@@ -19,7 +19,7 @@ def model(dbt, session):
     rows = routing_rows(
         observations.rows(named=True),
         catalogue.rows(named=True),
-        floor_applies_to=dbt.config.get("floor_applies_to") or "each_model",
-        min_tasks=int(dbt.config.get("min_tasks") or 50),
+        floor_applies_to=dbt.config.get("floor_applies_to"),
+        min_tasks=int(dbt.config.get("min_tasks")),
     )
     return pa.Table.from_pylist(rows, schema=arrow_schema(ROUTING_COLUMNS))
