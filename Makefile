@@ -31,40 +31,40 @@ $(STAMP): requirements.lock pyproject.toml
 venv: $(STAMP)
 
 sample: $(STAMP)
-	$(BIN)/python -m python_helpers.sample_workload --calls $(DEMO_CALLS) --seed $(SEED) --out $(DEMO_RAW)
+	$(BIN)/task-watts sample --calls $(DEMO_CALLS) --seed $(SEED) --out $(DEMO_RAW)
 
 # Validate and load one day: make daily RAW=/data/telemetry DATE=2026-07-01
 daily: $(STAMP)
-	$(BIN)/python -m python_helpers.daily_load --raw-dir $(RAW) --date $(DATE)
+	$(BIN)/task-watts daily --raw-dir $(RAW) --date $(DATE)
 
 scorecard: $(STAMP)
-	$(BIN)/python -m python_helpers.scorecard
+	$(BIN)/task-watts scorecard
 
 demo: sample
 	TASK_WATTS_RAW_DIR=$(DEMO_RAW) $(BIN)/dbt build
-	$(BIN)/python -m python_helpers.scorecard
-	$(BIN)/python -m python_helpers.export --out target/export
+	$(BIN)/task-watts scorecard
+	$(BIN)/task-watts export --out target/export
 	@echo ""
 	@echo "Semantic layer (MetricFlow), from this folder:"
 	@echo "  $(BIN)/mf query --metrics task_wh,task_gco2e,completion_rate --group-by metric_time__quarter,task__feature"
 	@echo "  $(BIN)/mf query --saved-query feature_scorecard_quarterly --order task__feature,metric_time__quarter"
 	@echo "  $(BIN)/mf list metrics     (add --explain to a query to see its SQL)"
 	@echo ""
-	$(BIN)/python -m python_helpers.report
+	$(BIN)/task-watts report
 
 # The roadmap report (target/report/index.html, self-contained) and the disclosures
 # (target/disclosures/: a JSON per model and a carbon.txt fragment), from the warehouse.
 report: $(STAMP)
-	$(BIN)/python -m python_helpers.report
+	$(BIN)/task-watts report
 
 # Parquet files of every public mart, for BI tools (reads the warehouse read-only).
 export: $(STAMP)
-	$(BIN)/python -m python_helpers.export --out target/export
+	$(BIN)/task-watts export --out target/export
 
 # The coefficient seeds priced through the project beside EcoLogits, ML.ENERGY and the
 # published per-query figures (make test fails when the committed table is stale).
 crosscheck: $(STAMP)
-	$(BIN)/python -m python_helpers.crosscheck --out docs/coefficient-crosscheck.md
+	$(BIN)/task-watts crosscheck --out docs/coefficient-crosscheck.md
 
 lint-python: $(STAMP)
 	$(BIN)/ruff check .
@@ -81,7 +81,7 @@ lint: lint-python lint-sql
 # dbt build on a small generated workload in its own DuckDB file, so a demo
 # warehouse is never touched by the tests.
 test-sample: $(STAMP)
-	$(BIN)/python -m python_helpers.sample_workload --calls $(TEST_CALLS) --seed $(SEED) --out $(TEST_RAW)
+	$(BIN)/task-watts sample --calls $(TEST_CALLS) --seed $(SEED) --out $(TEST_RAW)
 
 dbt-test: test-sample
 	rm -f $(TEST_DB)

@@ -1,5 +1,5 @@
 {#
-    Helpers for the daily, incremental load (python -m python_helpers.daily_load).
+    Helpers for the daily, incremental load (task-watts daily).
 
     A full build (no var('batch_date')) reads every file and rebuilds every
     incremental model from scratch: their `full_refresh` config is true then.

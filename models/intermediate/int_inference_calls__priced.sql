@@ -5,7 +5,7 @@
     plausible range) and at the coefficient's batch, the prefix-cache residual,
     the region's PUE / WUE / host overhead (with bounds), the finest grid
     intensity covering the call, and the accelerator's idle and rated power and
-    embodied carbon. The arithmetic itself lives in python_helpers.footprint, once.
+    embodied carbon. The arithmetic itself lives in python_helpers.formula.footprint, once.
 #}
 
 {{

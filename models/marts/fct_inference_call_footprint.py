@@ -2,7 +2,7 @@
 
 import narwhals as nw
 
-from python_helpers.footprint import price_calls
+from python_helpers.formula.footprint import price_calls
 
 
 def model(dbt, session):

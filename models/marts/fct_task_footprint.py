@@ -2,7 +2,7 @@
 
 import narwhals as nw
 
-from python_helpers.footprint import roll_up_tasks
+from python_helpers.formula.footprint import roll_up_tasks
 
 
 def model(dbt, session):

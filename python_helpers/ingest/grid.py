@@ -1,6 +1,6 @@
 """Convert a published grid-intensity export into the project's `grid_intensity_hourly.csv`.
 
-    python -m python_helpers.ingest.grid --input <file> \
+    task-watts ingest-grid --input <file> \
         --format electricitymaps|carbon-aware-sdk --basis direct|lifecycle \
         [--zone-map zones.yml | --zone-map eastus=US westeurope=BE ...] --out <raw_dir>
 
@@ -375,7 +375,6 @@ def convert(
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m python_helpers.ingest.grid",
         description="Convert an Electricity Maps or Carbon Aware SDK export to "
         "grid_intensity_hourly.csv.",
     )

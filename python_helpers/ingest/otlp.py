@@ -1,6 +1,6 @@
 """Turn an OTLP/JSON export of OpenTelemetry GenAI spans into task-watts raw input files.
 
-    python -m python_helpers.ingest.otlp --spans FILE_OR_DIR --out RAW_DIR
+    task-watts ingest-otlp --spans FILE_OR_DIR --out RAW_DIR
         [--task-attribute app.task.id] [--feature-attribute app.feature]
         [--default-feature NAME] [--outcome-event task.completed=completed ...]
         [--outcome-attribute KEY] [--region R] [--gpu-type T --gpu-count N]
@@ -63,7 +63,7 @@ from pathlib import Path
 
 import duckdb
 
-from python_helpers.contract import CONTRACTS
+from python_helpers.ops.contract import CONTRACTS
 
 INFERENCE_OPERATIONS = ("chat", "text_completion", "generate_content")
 # OpenLLMetry before the GenAI conventions wrote no operation name, only llm.request.type
@@ -832,7 +832,6 @@ def parse_outcome_event(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m python_helpers.ingest.otlp",
         description=(__doc__ or "").splitlines()[0],
     )
     parser.add_argument("--spans", type=Path, required=True, help="OTLP/JSON file or folder")

@@ -1,6 +1,6 @@
 """Convert any tabular request log into the project's `inference_calls` contract.
 
-    python -m python_helpers.ingest.tabular --input <csv|parquet|jsonl file or folder> \
+    task-watts ingest-table --input <csv|parquet|jsonl file or folder> \
         --mapping <mapping.yml> --out <raw_dir> [--var name=value ...]
 
 writes ``<raw_dir>/inference_calls.parquet``. The mapping file says, per contract column,
@@ -41,7 +41,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from python_helpers.contract import CONTRACTS
+from python_helpers.ops.contract import CONTRACTS
 
 # Contract column -> DuckDB type of the written Parquet, in the contract's order.
 CONTRACT_TYPES: dict[str, str] = {
@@ -470,7 +470,6 @@ def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m python_helpers.ingest.tabular",
         description="Convert a tabular request log to inference_calls.parquet via a mapping.",
     )
     parser.add_argument("--input", required=True, type=Path, help="file or folder of files")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
-from python_helpers.sample_workload import write_sample_workload
+from python_helpers.tools.sample_workload import write_sample_workload
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

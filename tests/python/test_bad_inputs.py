@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from python_helpers.daily_load import BLOCKED, load_day, run_dbt_build
-from python_helpers.gate import GateReport, validate_batch
-from python_helpers.sample_workload import write_sample_workload
+from python_helpers.ops.daily_load import BLOCKED, load_day, run_dbt_build
+from python_helpers.ops.gate import GateReport, validate_batch
+from python_helpers.tools.sample_workload import write_sample_workload
 
 pytestmark = pytest.mark.e2e
 

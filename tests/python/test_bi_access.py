@@ -3,7 +3,7 @@
 One generated workload is built into a throwaway copy of the project (see test_semantic_layer),
 laid out exactly as `make demo` lays it out (target/sample, target/task_watts.duckdb), so the
 commands of docs/bi.md run there word for word. Expected values come from the
-warehouse through a separate connection or from pyarrow, never from python_helpers.export.
+warehouse through a separate connection or from pyarrow, never from python_helpers.outputs.export.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def _is_numeric(dtype: pa.DataType) -> bool:
 
 def test_parquet_export_matches_the_warehouse(project: Path) -> None:
     out = project / "target" / "export"
-    stdout = run_ok([BIN / "python", "-m", "python_helpers.export", "--out", out], project)
+    stdout = run_ok([BIN / "python", "-m", "python_helpers.outputs.export", "--out", out], project)
     files = {p.stem: p for p in out.glob("*.parquet")}
     with duckdb.connect(str(database(project)), read_only=True) as con:
         marts = warehouse_marts(con)
@@ -175,6 +175,6 @@ def test_bi_docs_work_word_for_word(project: Path) -> None:
     text = "\n".join(outputs)
     # The page shows all three routes.
     assert "read_only=True" in "\n".join(blocks)
-    assert "python_helpers.export" in "\n".join(blocks)
+    assert "python_helpers.outputs.export" in "\n".join(blocks)
     assert "mf query" in "\n".join(blocks)
     assert "task_wh" in text

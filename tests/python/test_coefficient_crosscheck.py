@@ -1,9 +1,9 @@
 """The coefficient seeds against independent sources: EcoLogits, ML.ENERGY, published figures.
 
-The probe calls are priced through the real dbt project (python_helpers.crosscheck builds it on
-them in a throwaway DuckDB file). The figures they are held to come from elsewhere: EcoLogits
+The probe calls are priced through the real dbt project (`task-watts crosscheck` builds it
+on them in a throwaway DuckDB file). The figures they are held to come from elsewhere: EcoLogits
 computes its own estimate, and ML.ENERGY measurements and per-query figures are hand-copied in
-python_helpers.reference_figures with their citations. A second build on a copy of the project
+python_helpers.tools.reference_figures with their citations. A second build on a copy of the project
 whose coefficient rows drifted 2x (up or down) must break a rule for every model.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from python_helpers.crosscheck import ModelRow, cross_check, render
-from python_helpers.reference_figures import (
+from python_helpers.tools.crosscheck import ModelRow, cross_check, render
+from python_helpers.tools.reference_figures import (
     ECOLOGITS_AGREEMENT_FACTOR,
     ML_ENERGY_MEASUREMENTS,
     PER_QUERY_ANCHORS,
@@ -87,7 +87,7 @@ def test_ecologits_is_consulted_for_the_models_it_knows(rows: list[ModelRow]) ->
 def test_published_table_is_the_generated_one(rows: list[ModelRow]) -> None:
     assert PUBLISHED_TABLE.read_text(encoding="utf-8") == render(rows), (
         "docs/coefficient-crosscheck.md is stale: run "
-        "python -m python_helpers.crosscheck --out docs/coefficient-crosscheck.md"
+        "task-watts crosscheck --out docs/coefficient-crosscheck.md"
     )
 
 

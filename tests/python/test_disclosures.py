@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from python_helpers.disclosures import (
+from python_helpers.outputs.disclosures import (
     DOC_TYPES,
     carbon_txt,
     quarter_end,

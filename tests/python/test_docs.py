@@ -3,9 +3,9 @@
 * The README stays a five-minute read: under 300 lines, with a contents list.
 * Every relative Markdown link in README.md and docs/*.md reaches an existing file, and every
   ``#anchor`` an existing heading (GitHub's slugs).
-* Every ``python -m python_helpers.<module>`` they mention imports, and every ``--flag`` written
-  after it is one that module's argparse accepts (read from its real ``--help``); every
-  ``make <target>`` they mention is a target of the Makefile.
+* Every ``task-watts <command>`` they mention exists, and every ``--flag`` written after it is
+  one that command accepts (read from its real ``--help``); every ``make <target>`` they
+  mention is a target of the Makefile.
 
 Commands are looked for in code only (fenced blocks and inline code spans), so prose never
 counts as a command. The BI commands are also run word for word, in test_bi_access.
@@ -30,7 +30,7 @@ FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
 INLINE_CODE = re.compile(r"`([^`]+)`")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
-MODULE_CALL = re.compile(r"python -m (python_helpers(?:\.\w+)+)")
+COMMAND_CALL = re.compile(r"task-watts ([a-z][a-z-]*)")
 FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 MAKE_CALL = re.compile(r"(?<![\w/-])make\s+([a-z][\w-]*)")
 #: Where a command written in a code line ends: a comment, a pipe, a chain, a separator.
@@ -129,13 +129,13 @@ def test_docs_are_linked_from_the_docs_index() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def module_calls() -> dict[str, dict[str, set[str]]]:
-    """module -> flag -> the documents that pass that flag to it (flag '' = module only)."""
+def command_calls() -> dict[str, dict[str, set[str]]]:
+    """command -> flag -> the documents that pass that flag to it (flag '' = command only)."""
     calls: dict[str, dict[str, set[str]]] = {}
     for doc in doc_files():
         name = str(doc.relative_to(ROOT))
         for line in code_lines(doc.read_text(encoding="utf-8")):
-            for match in MODULE_CALL.finditer(line):
+            for match in COMMAND_CALL.finditer(line):
                 rest = COMMAND_END.split(line[match.end() :], maxsplit=1)[0]
                 flags = calls.setdefault(match.group(1), {})
                 flags.setdefault("", set()).add(name)
@@ -145,9 +145,9 @@ def module_calls() -> dict[str, dict[str, set[str]]]:
 
 
 @cache
-def help_text(module: str) -> tuple[int, str]:
+def help_text(command: str) -> tuple[int, str]:
     proc = subprocess.run(
-        [sys.executable, "-m", module, "--help"],
+        [sys.executable, "-m", "python_helpers", command, "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -159,25 +159,25 @@ def help_text(module: str) -> tuple[int, str]:
 
 def test_the_docs_mention_commands() -> None:
     """The checks below must have something to check (a parsing regression would pass them)."""
-    calls = module_calls()
-    assert {"python_helpers.preflight", "python_helpers.ingest.otlp"} <= set(calls)
-    assert "--outcome-event" in calls["python_helpers.ingest.otlp"]
+    calls = command_calls()
+    assert {"preflight", "ingest-otlp", "daily", "scorecard"} <= set(calls)
+    assert "--outcome-event" in calls["ingest-otlp"]
 
 
-def test_every_documented_module_runs_and_accepts_its_flags() -> None:
-    calls = module_calls()
+def test_every_documented_command_runs_and_accepts_its_flags() -> None:
+    calls = command_calls()
     with ThreadPoolExecutor(max_workers=4) as pool:
         helps = dict(zip(calls, pool.map(help_text, calls), strict=True))
     problems = []
-    for module, flags in sorted(calls.items()):
-        returncode, text = helps[module]
+    for command, flags in sorted(calls.items()):
+        returncode, text = helps[command]
         if returncode != 0:
-            problems.append(f"python -m {module} --help failed ({flags['']}):\n{text[-1500:]}")
+            problems.append(f"task-watts {command} --help failed ({flags['']}):\n{text[-1500:]}")
             continue
         accepted = set(FLAG.findall(text))
         for flag, where in sorted(flags.items()):
             if flag and flag not in accepted:
-                problems.append(f"python -m {module} does not accept {flag} (in {sorted(where)})")
+                problems.append(f"task-watts {command} does not accept {flag} (in {sorted(where)})")
     assert not problems, "\n".join(problems)
 
 

@@ -4,7 +4,7 @@ Every build gets its own raw folder, target path, log path and DuckDB file under
 dirs, so nothing here touches a developer's target/ or warehouse. The expected footprints are
 recomputed by a deliberately plain oracle in this file (loops over the small sample, the seeds
 read with the csv module, the raw Parquet only read into Python lists); it never imports
-python_helpers.footprint, which is the code under test.
+python_helpers.formula.footprint, which is the code under test.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 from dbt.cli.main import dbtRunnerResult
 
-from python_helpers.sample_workload import write_sample_workload
+from python_helpers.tools.sample_workload import write_sample_workload
 
 pytestmark = pytest.mark.e2e
 

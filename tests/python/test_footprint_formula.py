@@ -1,4 +1,4 @@
-"""Tests for the task-watts footprint formula in python_helpers.footprint.
+"""Tests for the task-watts footprint formula in python_helpers.formula.footprint.
 
 Inputs are real DuckDB relations wrapped as narwhals LazyFrames; expected values are
 worked out by hand (the arithmetic is written out beside each literal) and never
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from python_helpers.footprint import PRICING_INPUT_COLUMNS, price_calls, roll_up_tasks
+from python_helpers.formula.footprint import PRICING_INPUT_COLUMNS, price_calls, roll_up_tasks
 
 # --------------------------------------------------------------------------------------
 # Input builder

@@ -18,7 +18,7 @@ from datetime import date
 
 import pytest
 
-from python_helpers.frontier import (
+from python_helpers.formula.frontier import (
     Point,
     dominates,
     efficient_frontier,

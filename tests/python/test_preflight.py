@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from python_helpers.preflight import find_gaps, main
+from python_helpers.ops.preflight import find_gaps, main
 
 CALLS_HEADER = (
     "call_id,task_id,started_at,ended_at,model,provider,region,gpu_type,gpu_count,batch_size,"

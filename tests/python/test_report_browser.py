@@ -18,7 +18,7 @@ import duckdb
 import harness
 import pytest
 
-from python_helpers.report import build_report
+from python_helpers.outputs.report import build_report
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from python_helpers.routing import Candidate, mix_outcome, optimise_mix, routing_rows
+from python_helpers.formula.routing import Candidate, mix_outcome, optimise_mix, routing_rows
 
 
 def cand(model, completion, g_started, p95_ms=1000.0, wh_started=None):
@@ -252,7 +252,7 @@ def test_a_switch_still_names_the_cleaner_model_it_could_not_use():
 
 
 def test_the_report_headline_box_lists_a_kept_feature_with_a_cleaner_exclusion():
-    from python_helpers.report import _headline_box
+    from python_helpers.outputs.report import _headline_box
 
     (row,) = routing_rows(_issue_trace(), [CHAT])
     box = _headline_box([row])

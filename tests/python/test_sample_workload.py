@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from python_helpers.sample_workload import (
+from python_helpers.tools.sample_workload import (
     CALLS_FILE,
     EVENTS_FILE,
     GRID_FILE,

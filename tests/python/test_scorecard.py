@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from python_helpers.scorecard import main
+from python_helpers.outputs.scorecard import main
 
 # Quarter rows as mart_feature_quarter holds them (its sums-then-divide roll-up is checked by
 # the dbt unit test feature_quarter_ratios_are_sums_divided). Values worked by hand:

@@ -3,14 +3,14 @@
 Each feature-quarter is placed only against what the same feature was observed to deliver on its
 own models, regions and quarters (mart_feature_model_quarter), never against another feature; the
 avoidable carbon is split into an energy effect and a grid effect. Both inputs are small
-(tens of rows), so they are collected and the positions computed by python_helpers.frontier.
+(tens of rows), so they are collected and the positions computed by python_helpers.formula.frontier.
 `min_tasks` (var routing_min_tasks) is the evidence threshold shared with the routing what-if.
 """
 
 import narwhals as nw
 import pyarrow as pa
 
-from python_helpers.frontier import FRONTIER_COLUMNS, arrow_schema, frontier_rows
+from python_helpers.formula.frontier import FRONTIER_COLUMNS, arrow_schema, frontier_rows
 
 
 def model(dbt, session):

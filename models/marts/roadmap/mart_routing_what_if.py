@@ -1,15 +1,15 @@
 """Per feature: the model mix minimising expected gCO2e per completed task under its floors.
 
 Reads the per feature x model x quarter evidence (tens of rows) and the feature catalogue, and
-runs python_helpers.routing. `floor_applies_to` and `min_tasks` come from the model's config
+runs python_helpers.formula.routing. `floor_applies_to` and `min_tasks` come from the model's config
 (vars routing_floor_applies_to and routing_min_tasks).
 """
 
 import narwhals as nw
 import pyarrow as pa
 
-from python_helpers.frontier import arrow_schema
-from python_helpers.routing import ROUTING_COLUMNS, routing_rows
+from python_helpers.formula.frontier import arrow_schema
+from python_helpers.formula.routing import ROUTING_COLUMNS, routing_rows
 
 
 def model(dbt, session):

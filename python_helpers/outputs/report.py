@@ -1,6 +1,6 @@
 """Write the roadmap report: one self-contained HTML page, plus the disclosure files.
 
-    python -m python_helpers.report [--database target/task_watts.duckdb]
+    task-watts report [--database target/task_watts.duckdb]
         [--out target/report] [--disclosures target/disclosures]
         [--base-url https://example.com/ai/disclosures]
 
@@ -24,8 +24,8 @@ import duckdb
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from python_helpers.build_status import explain_missing, missing_tables
-from python_helpers.disclosures import write_disclosures
+from python_helpers.outputs.build_status import explain_missing, missing_tables
+from python_helpers.outputs.disclosures import write_disclosures
 
 DEFAULT_DATABASE = "target/task_watts.duckdb"
 DEFAULT_OUT = "target/report"

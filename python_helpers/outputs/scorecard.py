@@ -4,7 +4,7 @@ Reads only public marts (``mart_feature_quarter``, whose ratios are quarter sums
 never means of daily ratios; the call fact for unattributed energy; the quarantine), opening
 the DuckDB file read-only as any BI tool would.
 
-    python -m python_helpers.scorecard [--database target/task_watts.duckdb]
+    task-watts scorecard [--database target/task_watts.duckdb]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from python_helpers.build_status import explain_missing, missing_tables
+from python_helpers.outputs.build_status import explain_missing, missing_tables
 
 DEFAULT_DATABASE = "target/task_watts.duckdb"
 TIERS = ("small", "medium", "large", "frontier")

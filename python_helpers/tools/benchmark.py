@@ -1,6 +1,6 @@
 """Measure how long `dbt build` takes, and how much memory it needs, at a given workload size.
 
-    python -m python_helpers.benchmark --calls 10000000 [--out target/benchmark]
+    task-watts benchmark --calls 10000000 [--out target/benchmark]
 
 Generates the sample workload at that size, builds it into its own DuckDB file with the
 models only (`dbt run`, then `dbt test` separately, so both are timed), and writes a Markdown
@@ -20,9 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_helpers.sample_workload import write_sample_workload
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from python_helpers.project import PROJECT_ROOT
+from python_helpers.tools.sample_workload import write_sample_workload
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,10 @@ from typing import Any, Final
 
 import duckdb
 import pandas as pd
-import yaml
 
-from python_helpers.contract import CONTRACTS, ROW_KEY, ColumnSpec
+from python_helpers.ops.contract import CONTRACTS, ROW_KEY, ColumnSpec
+from python_helpers.project import PROJECT_ROOT, project_vars
 
-ROOT: Final = Path(__file__).resolve().parents[1]
 INPUTS: Final[tuple[str, ...]] = ("inference_calls", "task_events")
 EXTENSIONS: Final[tuple[str, ...]] = ("parquet", "csv", "jsonl", "ndjson", "json")
 EXAMPLES: Final = 5
@@ -49,7 +48,7 @@ EXAMPLES: Final = 5
 
 
 def _seed_column(name: str, column: str) -> list[str]:
-    with (ROOT / "seeds" / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
+    with (PROJECT_ROOT / "seeds" / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
         return sorted({row[column] for row in csv.DictReader(handle)})
 
 
@@ -77,8 +76,7 @@ class GateSettings:
         """The vars as dbt resolves them - dbt_project.yml, then ``--vars`` overrides - and the
         reference values from the seeds. The daily load passes the same overrides to dbt, so a
         threshold changed with ``--vars`` changes the gate and the models alike."""
-        project = yaml.safe_load((ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
-        v = {**project["vars"], **(overrides or {})}
+        v = project_vars(overrides)
         return cls(
             lookback_days=int(v["late_arrival_lookback_days"]),
             tolerance_minutes=int(v["timestamp_tolerance_minutes"]),

@@ -3,7 +3,7 @@
 Reference data, not code: each figure is copied from its source (cited beside it) and is
 never computed from the project's seeds, so a seed that drifts from its source disagrees
 with this file. ``make test`` holds the seeds to these figures; ``python -m
-python_helpers.crosscheck`` publishes the comparison in ``docs/coefficient-crosscheck.md``.
+python_helpers.tools.crosscheck`` publishes the comparison in ``docs/coefficient-crosscheck.md``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What your telemetry needs from the seeds before a build: run it first on a new raw folder.
 
-``python -m python_helpers.preflight --raw-dir /data/telemetry`` reads the raw files the way
+``task-watts preflight --raw-dir /data/telemetry`` reads the raw files the way
 staging does (``<name>.<ext>`` or ``<name>/**/*.<ext>``, Parquet, CSV, JSON Lines) and lists
 every model, accelerator, region, grid zone, deployment and feature that appears in them but
 has no row in the seeds, with the exact seed file, the columns to fill and how many calls or
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parents[1]
+from python_helpers.project import PROJECT_ROOT
+
 EXTENSIONS = ("parquet", "csv", "jsonl", "ndjson", "json")
 
 #: Seed file -> the columns a new row must fill (see seeds/_seeds__properties.yml).
@@ -96,7 +97,7 @@ def _blank(column: str) -> str:
     return f"nullif(trim(cast({column} as varchar)), '')"
 
 
-def find_gaps(raw_dir: Path, project: Path = ROOT) -> tuple[list[Gap], dict[str, int]]:
+def find_gaps(raw_dir: Path, project: Path = PROJECT_ROOT) -> tuple[list[Gap], dict[str, int]]:
     """Every seed row the raw files need, and how many calls and events were read."""
     con = duckdb.connect()
     calls = _reader(raw_dir, "inference_calls")

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from python_helpers.routing import pool_evidence
+from python_helpers.formula.routing import pool_evidence
 
 #: Relative slack on carbon and absolute slack on quality when an option is compared with the
 #: feature as it ran: the same cell summed in two marts differs by rounding, not by a saving.

@@ -5,7 +5,7 @@ beside other readers but not while `dbt build` holds the file. Public marts are 
 named ``fct_*`` or ``mart_*`` in the ``main`` schema (models/marts); each becomes
 ``<out>/<mart>.parquet`` with the warehouse's column names and types.
 
-    python -m python_helpers.export [--database target/task_watts.duckdb] [--out target/export]
+    task-watts export [--database target/task_watts.duckdb] [--out target/export]
 """
 
 from __future__ import annotations

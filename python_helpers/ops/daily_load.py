@@ -1,8 +1,8 @@
 """Load one day of telemetry: the contract gate, then an incremental ``dbt build`` of that day.
 
-    python -m python_helpers.daily_load --raw-dir DIR --date YYYY-MM-DD
+    task-watts daily --raw-dir DIR --date YYYY-MM-DD
 
-1. The Great Expectations gate (``python_helpers.gate``) validates the day's files
+1. The Great Expectations gate (``python_helpers.ops.gate``) validates the day's files
    (``DIR/inference_calls/date=YYYY-MM-DD/*``, ``DIR/task_events/date=YYYY-MM-DD/*``). A
    blocking failure prints the file, column, rule, row count and examples, writes the Data
    Docs page and exits 2: dbt never runs and the warehouse is not touched.
@@ -29,9 +29,9 @@ from typing import Any
 import duckdb
 import yaml
 
-from python_helpers.gate import GateReport, validate_batch
+from python_helpers.ops.gate import GateReport, validate_batch
+from python_helpers.project import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 LOADED, FAILED, BLOCKED = 0, 1, 2
 
 
@@ -70,8 +70,8 @@ def run_dbt_build(
 
     args = [
         "build",
-        "--project-dir", str(ROOT),
-        "--profiles-dir", str(ROOT),
+        "--project-dir", str(PROJECT_ROOT),
+        "--profiles-dir", str(PROJECT_ROOT),
         "--vars", json.dumps({"raw_dir": str(raw_dir), **dbt_vars}),
         "--no-use-colors",
         "--no-send-anonymous-usage-stats",

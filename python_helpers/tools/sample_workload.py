@@ -16,7 +16,7 @@ project's seeds. The story it encodes: ``summarize`` moves from qwen3-32b to the
 llama-3.1-8b-instruct on 2026-07-01; each call gets cheaper, but completion falls and retries
 rise, so the energy per *completed* task goes up.
 
-Run as ``python -m python_helpers.sample_workload --calls N --seed S --out DIR [--broken]``.
+Run as ``task-watts sample --calls N --seed S --out DIR [--broken]``.
 """
 
 from __future__ import annotations
