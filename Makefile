@@ -74,7 +74,7 @@ lint-python: $(STAMP)
 # lint against the small test sample so a clean clone lints every file.
 # (Macros and generic tests are Jinja definitions, not lintable SQL.)
 lint-sql: test-sample
-	TASK_WATTS_RAW_DIR=$(TEST_RAW) $(BIN)/sqlfluff lint models tests/singular analyses
+	TASK_WATTS_RAW_DIR=$(TEST_RAW) $(BIN)/sqlfluff lint models tests/dbt/singular analyses
 
 lint: lint-python lint-sql
 

@@ -1,7 +1,12 @@
 {#
-    Model x accelerator x month: the token-per-Wh view for a model card or a
-    procurement comparison. Vendor-API models have no gpu_type; their figures
-    are estimates (energy_method), never measurements.
+    Model x accelerator x month: the figures a model card or a procurement
+    comparison needs - output tokens per accelerator Wh, facility Wh and
+    location-based gCO2e per 1,000 tokens, each with low/high bounds - and how
+    they were obtained (measured by our serving layer, modeled from public
+    benchmarks, or estimated for a vendor API that discloses nothing). Every
+    figure is a ratio of sums carried alongside it, so a quarter or a year is
+    the same ratio of the summed months (the semantic layer's metrics, or the
+    report's roll-up).
 #}
 
 with
@@ -12,6 +17,42 @@ call_footprint as (
 
 ),
 
+calls as (
+
+    select
+        *,
+        coalesce(gpu_type, 'vendor') as accelerator,
+        cast({{ dbt.date_trunc('month', 'started_at') }} as date) as month_start
+
+    from call_footprint
+
+),
+
+regions as (
+
+    select distinct
+        model,
+        accelerator,
+        month_start,
+        region || ' (' || grid_zone || ')' as region_zone
+
+    from calls
+
+),
+
+region_lists as (
+
+    select
+        model,
+        accelerator,
+        month_start,
+        {{ dbt.listagg('region_zone', "', '", 'order by region_zone') }} as regions
+
+    from regions
+    group by model, accelerator, month_start
+
+),
+
 monthly as (
 
     select
@@ -19,7 +60,8 @@ monthly as (
         model_tier,
         provider,
         gpu_type,
-        cast({{ dbt.date_trunc('month', 'started_at') }} as date) as month_start,
+        accelerator,
+        month_start,
         count(*) as calls,
         sum(case when energy_method = 'measured' then 1 else 0 end) as measured_calls,
         sum(case when energy_method = 'estimated' then 1 else 0 end) as estimated_calls,
@@ -30,54 +72,87 @@ monthly as (
         sum(accelerator_wh_low) as accelerator_wh_low,
         sum(accelerator_wh_high) as accelerator_wh_high,
         sum(facility_wh) as facility_wh,
+        sum(facility_wh_low) as facility_wh_low,
+        sum(facility_wh_high) as facility_wh_high,
         sum(gco2e_location) as gco2e_location,
+        sum(gco2e_location_low) as gco2e_location_low,
+        sum(gco2e_location_high) as gco2e_location_high,
+        sum(gco2e_embodied) as gco2e_embodied,
         sum(case when batch_size is not null then 1 else 0 end) as calls_with_batch_size,
         sum(batch_size) as batch_size_sum
 
-    from call_footprint
-    group by model, model_tier, provider, gpu_type, cast({{ dbt.date_trunc('month', 'started_at') }} as date)
+    from calls
+    group by model, model_tier, provider, gpu_type, accelerator, month_start
 
 ),
 
 final as (
 
     select
-        model || '|' || coalesce(gpu_type, 'vendor') || '|' || cast(month_start as varchar)
+        monthly.model || '|' || monthly.accelerator || '|' || cast(monthly.month_start as varchar)
             as model_efficiency_id,
-        model,
-        model_tier,
-        provider,
-        gpu_type,
-        month_start,
-        calls,
-        measured_calls,
-        estimated_calls,
+        monthly.model,
+        monthly.model_tier,
+        monthly.provider,
+        monthly.gpu_type,
+        monthly.accelerator,
+        monthly.month_start,
+        {{ task_watts.quarter_label('monthly.month_start') }} as quarter_label,
+        region_lists.regions,
+        monthly.calls,
+        monthly.measured_calls,
+        monthly.estimated_calls,
         case
-            when estimated_calls = calls then 'estimated'
-            when measured_calls = calls then 'measured'
-            when measured_calls > 0 then 'mixed'
+            when monthly.estimated_calls = monthly.calls then 'estimated'
+            when monthly.measured_calls = monthly.calls then 'measured'
+            when monthly.measured_calls > 0 then 'mixed'
             else 'modeled'
         end as energy_method,
-        input_tokens,
-        cached_input_tokens,
-        output_tokens,
-        accelerator_wh,
-        accelerator_wh_low,
-        accelerator_wh_high,
-        facility_wh,
-        gco2e_location,
-        output_tokens / nullif(accelerator_wh, 0) as output_tokens_per_accelerator_wh,
-        output_tokens / nullif(accelerator_wh_high, 0) as output_tokens_per_accelerator_wh_low,
-        output_tokens / nullif(accelerator_wh_low, 0) as output_tokens_per_accelerator_wh_high,
-        accelerator_wh * 1000.0 / nullif(input_tokens + output_tokens, 0)
+        -- a vendor API priced from estimates has published no per-model energy figure
+        monthly.provider != 'self_hosted' and monthly.estimated_calls > 0 as is_disclosure_missing,
+        monthly.input_tokens,
+        monthly.cached_input_tokens,
+        monthly.output_tokens,
+        monthly.accelerator_wh,
+        monthly.accelerator_wh_low,
+        monthly.accelerator_wh_high,
+        monthly.facility_wh,
+        monthly.facility_wh_low,
+        monthly.facility_wh_high,
+        monthly.gco2e_location,
+        monthly.gco2e_location_low,
+        monthly.gco2e_location_high,
+        monthly.gco2e_embodied,
+        monthly.output_tokens / nullif(monthly.accelerator_wh, 0) as output_tokens_per_accelerator_wh,
+        monthly.output_tokens / nullif(monthly.accelerator_wh_high, 0)
+            as output_tokens_per_accelerator_wh_low,
+        monthly.output_tokens / nullif(monthly.accelerator_wh_low, 0)
+            as output_tokens_per_accelerator_wh_high,
+        monthly.accelerator_wh * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
             as accelerator_wh_per_1k_tokens,
-        facility_wh * 1000.0 / nullif(input_tokens + output_tokens, 0) as facility_wh_per_1k_tokens,
-        gco2e_location * 1000.0 / nullif(input_tokens + output_tokens, 0) as gco2e_per_1k_tokens,
-        cached_input_tokens * 1.0 / nullif(input_tokens, 0) as cache_hit_rate,
-        calls_with_batch_size,
-        batch_size_sum * 1.0 / nullif(calls_with_batch_size, 0) as mean_batch_size
+        monthly.facility_wh * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
+            as facility_wh_per_1k_tokens,
+        monthly.facility_wh_low * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
+            as facility_wh_per_1k_tokens_low,
+        monthly.facility_wh_high * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
+            as facility_wh_per_1k_tokens_high,
+        monthly.gco2e_location * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
+            as gco2e_per_1k_tokens,
+        monthly.gco2e_location_low * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
+            as gco2e_per_1k_tokens_low,
+        monthly.gco2e_location_high * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
+            as gco2e_per_1k_tokens_high,
+        monthly.gco2e_location * 1000.0 / nullif(monthly.facility_wh, 0) as mean_grid_gco2e_per_kwh,
+        monthly.cached_input_tokens * 1.0 / nullif(monthly.input_tokens, 0) as cache_hit_rate,
+        monthly.calls_with_batch_size,
+        monthly.batch_size_sum * 1.0 / nullif(monthly.calls_with_batch_size, 0) as mean_batch_size
 
     from monthly
+    left join region_lists
+        on
+            monthly.model = region_lists.model
+            and monthly.accelerator = region_lists.accelerator
+            and monthly.month_start = region_lists.month_start
 
 )
 

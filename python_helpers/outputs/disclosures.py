@@ -51,7 +51,8 @@ def quarter_end(quarter_start: date) -> date:
 
 
 def model_disclosure(card_rows: Sequence[dict], region_rows: Sequence[dict]) -> dict:
-    """The disclosure document of one model from its ``mart_model_card`` rows.
+    """The disclosure document of one model from its model-card rows (``mart_model_efficiency``
+    rolled up to quarters by the report).
 
     ``region_rows`` hold (quarter, accelerator, region, grid_zone, gco2e_per_kwh, facility_wh)
     for the same model: the location-based intensity each serving region was priced with.

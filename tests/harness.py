@@ -17,7 +17,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from python_helpers.tools.sample_workload import write_sample_workload
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 #: The shared sample: 4,000 calls, seed 11.
 N_CALLS = 4_000

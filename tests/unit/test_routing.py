@@ -252,12 +252,14 @@ def test_a_switch_still_names_the_cleaner_model_it_could_not_use():
 
 
 def test_the_report_headline_box_lists_a_kept_feature_with_a_cleaner_exclusion():
-    from python_helpers.outputs.report import _headline_box
+    from python_helpers.outputs.report.page import routing_headlines
 
     (row,) = routing_rows(_issue_trace(), [CHAT])
-    box = _headline_box([row])
-    assert "0 feature(s) to re-route" in box
-    assert "qwen3-32b would cut task-gCO2e 40% but is excluded" in box
+    assert row["status"] == "keep"
+    assert routing_headlines([row]) == [row]
+    assert "qwen3-32b would cut task-gCO2e 40% but is excluded" in row["headline"]
+    kept_quietly = {**row, "cleaner_excluded_model": None}
+    assert routing_headlines([kept_quietly]) == []
 
 
 @settings(max_examples=200, deadline=None)
