@@ -30,29 +30,27 @@ datacenter_regions as (
 
 ),
 
+{%- set rules = task_watts.contract_rule_conditions('inference_calls', 'calls') %}
+{%- set timestamp_rules = rules.pop('bad_timestamp', []) + [
+    task_watts.is_bad_timestamp('calls.started_at', 'calls.batch_date') | trim,
+    task_watts.is_bad_timestamp('calls.ended_at', 'calls.batch_date') | trim,
+] %}
+{%- set rejecting_flags = ['is_bad_timestamp', 'is_unknown_model', 'is_unknown_region', 'is_unknown_status'] %}
+{%- for reason in rules %}{% do rejecting_flags.append('is_' ~ reason) %}{% endfor %}
+
 checked as (
 
     select
         calls.*,
-        calls.ended_at < calls.started_at
-        or {{ is_bad_timestamp('calls.started_at', 'calls.batch_date') }}
-        or {{ is_bad_timestamp('calls.ended_at', 'calls.batch_date') }} as is_bad_timestamp,
-        least(calls.input_tokens, calls.cached_input_tokens, calls.output_tokens) < 0
-            as is_negative_tokens,
-        calls.cached_input_tokens > calls.input_tokens as is_cached_gt_input,
-        greatest(calls.input_tokens, calls.cached_input_tokens, calls.output_tokens)
-        > {{ var('max_tokens_per_call') }} as is_tokens_out_of_range,
+        {{ task_watts.any_of(timestamp_rules) }} as is_bad_timestamp,
+        {% for reason, conditions in rules.items() -%}
+            {{ task_watts.any_of(conditions) }} as is_{{ reason }},
+        {% endfor -%}
         model_energy_coefficients.model is null as is_unknown_model,
         datacenter_regions.region is null as is_unknown_region,
         calls.status not in (
             {{ task_watts.quoted_list(var('call_statuses')) }}
         ) as is_unknown_status,
-        coalesce(
-            calls.gpu_count < 1 or calls.batch_size < 1 or calls.measured_energy_j < 0
-            -- NaN sorts above every number and passes a range check on its own
-            or {{ task_watts.is_non_finite('calls.measured_energy_j') }},
-            false
-        ) as is_invalid_value,
         calls.task_id is null as is_no_task
 
     from calls
@@ -65,9 +63,6 @@ checked as (
 
 ),
 
-{{ task_watts.row_verdict(
-    ['is_bad_timestamp', 'is_negative_tokens', 'is_cached_gt_input', 'is_tokens_out_of_range', 'is_unknown_model', 'is_unknown_region', 'is_unknown_status', 'is_invalid_value'],
-    'call_id', 'started_at', 'is_duplicate_call',
-) }}
+{{ task_watts.row_verdict(rejecting_flags, 'call_id', 'started_at', 'is_duplicate_call') }}
 
 select * from final

@@ -19,21 +19,25 @@ feature_catalogue as (
 
 ),
 
+{%- set rules = task_watts.contract_rule_conditions('task_events', 'task_events') %}
+{%- set timestamp_rules = rules.pop('bad_timestamp', []) + [
+    task_watts.is_bad_timestamp('task_events.event_at', 'task_events.batch_date') | trim,
+] %}
+{%- set rejecting_flags = ['is_bad_timestamp', 'is_unknown_event_type', 'is_unknown_feature', 'is_missing_task_id'] %}
+{%- for reason in rules %}{% do rejecting_flags.append('is_' ~ reason) %}{% endfor %}
+
 checked as (
 
     select
         task_events.*,
-        {{ is_bad_timestamp('task_events.event_at', 'task_events.batch_date') }}
-            as is_bad_timestamp,
+        {{ task_watts.any_of(timestamp_rules) }} as is_bad_timestamp,
+        {% for reason, conditions in rules.items() -%}
+            {{ task_watts.any_of(conditions) }} as is_{{ reason }},
+        {% endfor -%}
         task_events.event_type not in (
             {{ task_watts.quoted_list(var('event_types')) }}
         ) as is_unknown_event_type,
         feature_catalogue.feature is null as is_unknown_feature,
-        coalesce(
-            task_events.quality_score < 0 or task_events.quality_score > 1
-            or {{ task_watts.is_non_finite('task_events.quality_score') }},
-            false
-        ) as is_invalid_value,
         task_events.task_id is null as is_missing_task_id
 
     from task_events
@@ -42,9 +46,6 @@ checked as (
 
 ),
 
-{{ task_watts.row_verdict(
-    ['is_bad_timestamp', 'is_unknown_event_type', 'is_unknown_feature', 'is_invalid_value', 'is_missing_task_id'],
-    'event_id', 'event_at', 'is_duplicate_event',
-) }}
+{{ task_watts.row_verdict(rejecting_flags, 'event_id', 'event_at', 'is_duplicate_event') }}
 
 select * from final

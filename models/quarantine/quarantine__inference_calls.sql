@@ -29,18 +29,14 @@ accepted_calls as (
 
 ),
 
-{%- set rules = [
-    ('bad_timestamp', 'is_bad_timestamp'),
-    ('negative_tokens', 'is_negative_tokens'),
-    ('cached_gt_input', 'is_cached_gt_input'),
-    ('tokens_out_of_range', 'is_tokens_out_of_range'),
-    ('unknown_model', 'is_unknown_model'),
-    ('unknown_region', 'is_unknown_region'),
-    ('unknown_status', 'is_unknown_status'),
-    ('invalid_value', 'is_invalid_value'),
-    ('duplicate_call', 'is_duplicate_call or is_duplicate_of_earlier_day'),
-    ('no_task', 'is_no_task'),
-] %}
+{%- set rules = task_watts.quarantine_rules('inference_calls', [
+        ('bad_timestamp', 'is_bad_timestamp'),
+        ('unknown_model', 'is_unknown_model'),
+        ('unknown_region', 'is_unknown_region'),
+        ('unknown_status', 'is_unknown_status'),
+        ('duplicate_call', 'is_duplicate_call or is_duplicate_of_earlier_day'),
+        ('no_task', 'is_no_task'),
+    ]) %}
 {{ task_watts.quarantine_reasons('validated_calls', 'accepted_calls', 'is_duplicate_call', rules) }}
 
 final as (

@@ -25,14 +25,13 @@ accepted_events as (
 
 ),
 
-{%- set rules = [
-    ('bad_timestamp', 'is_bad_timestamp'),
-    ('unknown_event_type', 'is_unknown_event_type'),
-    ('unknown_feature', 'is_unknown_feature'),
-    ('invalid_value', 'is_invalid_value'),
-    ('missing_task_id', 'is_missing_task_id'),
-    ('duplicate_event', 'is_duplicate_event or is_duplicate_of_earlier_day'),
-] %}
+{%- set rules = task_watts.quarantine_rules('task_events', [
+        ('bad_timestamp', 'is_bad_timestamp'),
+        ('unknown_event_type', 'is_unknown_event_type'),
+        ('unknown_feature', 'is_unknown_feature'),
+        ('missing_task_id', 'is_missing_task_id'),
+        ('duplicate_event', 'is_duplicate_event or is_duplicate_of_earlier_day'),
+    ]) %}
 {{ task_watts.quarantine_reasons('validated_events', 'accepted_events', 'is_duplicate_event', rules) }}
 
 final as (

@@ -64,8 +64,11 @@ def run_dbt_build(
     dbt_vars: dict[str, Any],
     target_path: Path | None = None,
     log_path: Path | None = None,
+    extra_args: Sequence[str] = (),
 ) -> tuple[bool, list[str]]:
-    """``dbt build`` of the project into ``db_path``; returns (success, failure messages)."""
+    """``dbt build`` of the project into ``db_path``; returns (success, failure messages).
+
+    ``extra_args`` go to ``dbt build`` as they are (a selection, for example)."""
     from dbt.cli.main import dbtRunner
 
     args = [
@@ -78,6 +81,7 @@ def run_dbt_build(
         "--no-version-check",
         "--quiet",
     ]  # fmt: skip
+    args += list(extra_args)
     if target_path is not None:
         args += ["--target-path", str(target_path)]
     if log_path is not None:

@@ -34,7 +34,7 @@ from typing import Any, Final
 import duckdb
 import pandas as pd
 
-from python_helpers.ops.contract import CONTRACTS, ROW_KEY, ColumnSpec
+from python_helpers.ops.contract import CONTRACTS, ROW_KEY, ColumnSpec, RowRules, row_rules
 from python_helpers.project import PROJECT_ROOT, project_vars
 
 INPUTS: Final[tuple[str, ...]] = ("inference_calls", "task_events")
@@ -58,7 +58,6 @@ class GateSettings:
 
     lookback_days: int
     tolerance_minutes: int
-    max_tokens_per_call: int
     max_no_task_call_share: float
     max_unknown_batch_size_share: float
     min_own_day_row_share: float
@@ -67,6 +66,7 @@ class GateSettings:
     models: tuple[str, ...]
     regions: tuple[str, ...]
     features: tuple[str, ...]
+    rules: dict[str, RowRules]
     now: datetime
 
     @classmethod
@@ -80,7 +80,6 @@ class GateSettings:
         return cls(
             lookback_days=int(v["late_arrival_lookback_days"]),
             tolerance_minutes=int(v["timestamp_tolerance_minutes"]),
-            max_tokens_per_call=int(v["max_tokens_per_call"]),
             max_no_task_call_share=float(v["max_no_task_call_share"]),
             max_unknown_batch_size_share=float(v["max_unknown_batch_size_share"]),
             min_own_day_row_share=float(v["min_own_day_row_share"]),
@@ -89,6 +88,7 @@ class GateSettings:
             models=tuple(_seed_column("model_energy_coefficients", "model")),
             regions=tuple(_seed_column("datacenter_regions", "region")),
             features=tuple(_seed_column("feature_catalogue", "feature")),
+            rules={name: row_rules(name, overrides) for name in INPUTS},
             now=now or datetime.now(UTC).replace(microsecond=0, tzinfo=None),
         )
 
@@ -202,14 +202,16 @@ def _typed(spec: ColumnSpec) -> str:
     col = _quote(spec.name)
     if spec.sql_type == "timestamp":
         return _epoch_or_iso(col)
-    if spec.name in ("task_id", "call_id", "event_id"):
+    if spec.blank_is_null:
         return f"nullif(regexp_replace(cast({col} as varchar), {_BLANK}, '', 'g'), '')"
-    if spec.name in ("status", "event_type", "provider"):
+    if spec.lowercase:
         return f"lower(cast({col} as varchar))"
     return f"try_cast({col} as {spec.sql_type})"
 
 
-def read_frame(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> pd.DataFrame:
+def read_frame(
+    con: duckdb.DuckDBPyConnection, path: Path, name: str, rules: RowRules
+) -> pd.DataFrame:
     """The file's contract columns, typed, plus derived columns the blocking rules check.
 
     ``<col>__uncastable`` holds the raw text of a value that does not cast to its type,
@@ -249,11 +251,11 @@ def read_frame(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> pd.Data
             )
         if spec.not_null:
             # A whitespace-only id is as missing as an empty one.
-            missing = typed if spec.name in ("call_id", "event_id", "task_id") else _quote(column)
+            missing = typed if spec.blank_is_null else _quote(column)
             selects.append(
                 f"case when {missing} is null then {key_label} end as {_quote(column + '__empty')}"
             )
-    selects += _derived_checks(name, in_file, key_label)
+    selects += _derived_checks(name, in_file, rules)
     frame = con.sql(f"select {', '.join(selects)} from {source}").df()
     for column in in_file:
         if column in specs and specs[column].sql_type == "timestamp":
@@ -280,26 +282,83 @@ def _duplicated_header_names(path: Path) -> list[str]:
     return sorted(set(repeated))
 
 
-def _derived_checks(name: str, columns: Sequence[str], key_label: str) -> list[str]:
+def _derived_checks(name: str, columns: Sequence[str], rules: RowRules) -> list[str]:
     """Columns for rules a plain GX expectation cannot state on the typed frame.
 
-    GX treats NaN as missing and skips it, so non-finite energy gets its own column;
-    a vendor API never logs a batch size, so the unknown-batch share counts self-hosted
-    calls only (vendor rows are null here, which GX leaves out of the share).
+    GX treats NaN as missing and skips it, so a range that excludes non-finite values gets a
+    ``<col>__non_finite`` column; a vendor API never logs a batch size, so the unknown-batch
+    share counts self-hosted calls only (vendor rows are null here, which GX leaves out).
     """
+    specs = {spec.name: spec for spec in CONTRACTS[name]}
     out: list[str] = []
-    if name == "inference_calls":
-        energy = _typed(ColumnSpec("measured_energy_j", "double"))
-        out.append(
-            f"case when not isfinite({energy}) then cast({_quote('measured_energy_j')} as varchar) "
-            f"end as {_quote('measured_energy_j__non_finite')}"
-        )
-        if {"provider", "batch_size"} <= set(columns):
+    for rule in rules.ranges:
+        if rule.finite and rule.column in columns:
+            typed = _typed(specs[rule.column])
             out.append(
-                f"case when lower(cast({_quote('provider')} as varchar)) = 'self_hosted' "
-                f"then {_typed(ColumnSpec('batch_size', 'integer'))} is not null end "
-                f"as {_quote('batch_size__known_self_hosted')}"
+                f"case when not isfinite({typed}) then cast({_quote(rule.column)} as varchar) "
+                f"end as {_quote(rule.column + '__non_finite')}"
             )
+    if name == "inference_calls" and {"provider", "batch_size"} <= set(columns):
+        out.append(
+            f"case when lower(cast({_quote('provider')} as varchar)) = 'self_hosted' "
+            f"then {_typed(specs['batch_size'])} is not null end "
+            f"as {_quote('batch_size__known_self_hosted')}"
+        )
+    return out
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if value.is_integer() else f"{value:g}"
+
+
+def _row_rules(rules: RowRules, present: set[str]) -> list[Rule]:
+    """The contract's row rules (var telemetry_row_rules) as quarantine-level expectations,
+    for the columns the file carries."""
+    import great_expectations.expectations as gxe
+
+    out: list[Rule] = []
+    for r in rules.ranges:
+        if r.column not in present:
+            continue
+        if r.minimum is not None and r.maximum is not None:
+            wording = f"between {_number(r.minimum)} and {_number(r.maximum)}"
+        elif r.minimum is not None:
+            wording = f">= {_number(r.minimum)}"
+        else:
+            wording = f"<= {_number(r.maximum)}"
+        out.append(
+            Rule(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=r.column, min_value=r.minimum, max_value=r.maximum
+                ),
+                r.column,
+                wording,
+                False,
+            )
+        )
+        if r.finite and f"{r.column}__non_finite" in present:
+            out.append(
+                Rule(
+                    gxe.ExpectColumnValuesToBeNull(column=f"{r.column}__non_finite"),
+                    r.column,
+                    "finite (not NaN or Infinity)",
+                    False,
+                )
+            )
+    for pair in rules.pairs:
+        if not {pair.column, pair.other} <= present:
+            continue
+        greater, lesser = (pair.other, pair.column) if pair.at_most else (pair.column, pair.other)
+        out.append(
+            Rule(
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=greater, column_B=lesser, or_equal=True
+                ),
+                pair.column,
+                pair.wording,
+                False,
+            )
+        )
     return out
 
 
@@ -403,30 +462,6 @@ def _rules(name: str, columns: Sequence[str], settings: GateSettings, day: date)
                     warning=True,
                 )
             )
-        for column in ("input_tokens", "cached_input_tokens", "output_tokens"):
-            add(
-                column,
-                gxe.ExpectColumnValuesToBeBetween(
-                    column=column, min_value=0, max_value=settings.max_tokens_per_call
-                ),
-                f"between 0 and {settings.max_tokens_per_call:,} tokens",
-            )
-        if {"input_tokens", "cached_input_tokens"} <= present:
-            add(
-                "cached_input_tokens",
-                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A="input_tokens", column_B="cached_input_tokens", or_equal=True
-                ),
-                "cached_input_tokens <= input_tokens",
-            )
-        if {"started_at", "ended_at"} <= present:
-            add(
-                "ended_at",
-                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A="ended_at", column_B="started_at", or_equal=True
-                ),
-                "ended_at >= started_at",
-            )
         for column in ("started_at", "ended_at"):
             add(
                 column,
@@ -443,22 +478,6 @@ def _rules(name: str, columns: Sequence[str], settings: GateSettings, day: date)
             gxe.ExpectColumnValuesToBeInSet(column="status", value_set=settings.call_statuses),
             f"status in {', '.join(settings.call_statuses)}")  # fmt: skip
         add("call_id", gxe.ExpectColumnValuesToBeUnique(column="call_id"), "unique in the batch")
-        for column in ("gpu_count", "batch_size"):
-            add(column, gxe.ExpectColumnValuesToBeBetween(column=column, min_value=1), ">= 1")
-        add(
-            "measured_energy_j",
-            gxe.ExpectColumnValuesToBeBetween(column="measured_energy_j", min_value=0),
-            ">= 0",
-        )
-        if "measured_energy_j__non_finite" in present:
-            rules.append(
-                Rule(
-                    gxe.ExpectColumnValuesToBeNull(column="measured_energy_j__non_finite"),
-                    "measured_energy_j",
-                    "finite (not NaN or Infinity)",
-                    False,
-                )
-            )
     else:
         add("event_type",
             gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=settings.event_types),
@@ -471,10 +490,7 @@ def _rules(name: str, columns: Sequence[str], settings: GateSettings, day: date)
             gxe.ExpectColumnValuesToBeBetween(column="event_at", min_value=earliest,
                                               max_value=latest),
             window)  # fmt: skip
-        add("quality_score",
-            gxe.ExpectColumnValuesToBeBetween(column="quality_score", min_value=0, max_value=1),
-            "between 0 and 1")  # fmt: skip
-    return rules
+    return rules + _row_rules(settings.rules[name], present)
 
 
 # --------------------------------------------------------------------------------------------
@@ -621,7 +637,7 @@ def validate_batch(
         for i, path in enumerate(files[name]):
             label = f"{name}.{batch_date}.{i}.{path.name}"
             try:
-                frame = read_frame(con, path, name)
+                frame = read_frame(con, path, name, settings.rules[name])
             except DuplicateColumnsError as error:
                 # Validated like any other failure, so the Data Docs show it too.
                 rule = Rule(

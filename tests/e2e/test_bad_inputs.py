@@ -564,28 +564,66 @@ def test_vars_override_moves_the_gate_threshold_as_it_moves_dbt(
     assert relaxed.passed, relaxed.render()
 
 
-def test_blank_task_id_on_an_event_blocks_at_the_gate_and_is_quarantined_by_dbt(
+def test_one_declaration_of_the_row_rules_moves_the_gate_and_dbt_together(
     base_day: Day, tmp_path: Path
 ) -> None:
+    """The row rules are declared once (var telemetry_row_rules): tightening the quality range
+    with --vars makes the gate report, and dbt quarantine, the same event; and a blank task id
+    on an event blocks at the gate while dbt (with no gate in front) quarantines it."""
     raw = tmp_path / "raw"
     calls, events = shifted(base_day, 0)
     blank = {**events[0], "event_id": events[0]["event_id"] + "_blank", "task_id": "\t "}
+    rated = {**events[0], "event_id": events[0]["event_id"] + "_q", "event_type": "rated",
+             "quality_score": 0.7}  # fmt: skip
     write_parquet(calls, base_day.calls_schema, day_dir(raw, CALLS, BASE_DAY) / "p.parquet")
     write_parquet(
-        [*events, blank], base_day.events_schema, day_dir(raw, EVENTS, BASE_DAY) / "p.parquet"
+        [*events, blank, rated],
+        base_day.events_schema,
+        day_dir(raw, EVENTS, BASE_DAY) / "p.parquet",
     )
-    report = validate_batch(raw, BASE_DAY)
-    assert {(f.column, f.rule) for f in report.blocking} == {
+    # Worked by hand: the declared range is [0, 1], so 0.7 passes; halve the maximum and it fails.
+    tighter = {
+        "telemetry_row_rules": {
+            "inference_calls": {"ranges": [], "pairs": []},
+            "task_events": {
+                "ranges": [
+                    {"columns": ["quality_score"], "min": 0, "max": 0.5,
+                     "below": "invalid_value", "above": "quality_above_target", "finite": True}
+                ],
+                "pairs": [],
+            },
+        }
+    }  # fmt: skip
+
+    def quality_findings(report: GateReport) -> set[tuple[str, int]]:
+        return {(f.rule, f.count) for f in report.findings if f.column == "quality_score"}
+
+    default = validate_batch(raw, BASE_DAY)
+    assert {(f.column, f.rule) for f in default.blocking} == {
         ("task_id", "required value present")
-    }, report.render()
+    }, default.render()
+    assert quality_findings(default) == set(), default.render()
+    written = [*events, blank, rated]
+    above = [e for e in written if e.get("quality_score") is not None and e["quality_score"] > 0.5]
+    assert rated in above
+    tightened = validate_batch(raw, BASE_DAY, overrides=tighter)
+    assert quality_findings(tightened) == {("between 0 and 0.5", len(above))}, tightened.render()
+
     db = tmp_path / "w.duckdb"
-    ok, failures = run_dbt_build(raw, db, {}, tmp_path / "target", tmp_path / "logs")
+    # The unit tests pin the validation flags under the declared rules, not the tightened ones.
+    ok, failures = run_dbt_build(
+        raw, db, tighter, tmp_path / "target", tmp_path / "logs",
+        extra_args=("--exclude-resource-type", "unit_test"),
+    )  # fmt: skip
     assert ok, failures
     with duckdb.connect(str(db), read_only=True) as con:
         quarantined = con.sql(
-            "select event_id, reason from quarantine__task_events where is_rejected"
+            "select event_id, reason from quarantine__task_events where is_rejected order by 1"
         ).fetchall()
-    assert quarantined == [(blank["event_id"], "missing_task_id")]
+    assert quarantined == sorted(
+        [(blank["event_id"], "missing_task_id")]
+        + [(e["event_id"], "quality_above_target") for e in above]
+    )
 
 
 def test_no_table_stores_prompt_text_or_clear_user_ids(catalogue: Catalogue) -> None:

@@ -14,12 +14,7 @@ source as (
 
     select * from {{ read_telemetry(
         source('telemetry', 'inference_calls'),
-        optional_columns={
-            'gpu_type': 'varchar',
-            'gpu_count': 'integer',
-            'batch_size': 'integer',
-            'measured_energy_j': 'double',
-        },
+        optional_columns=task_watts.contract_optional_columns('inference_calls'),
         batched=true,
     ) }}
 
@@ -28,21 +23,7 @@ source as (
 typed as (
 
     select
-        cast({{ task_watts.blank_to_null('call_id') }} as varchar) as call_id,
-        cast({{ task_watts.blank_to_null('task_id') }} as varchar) as task_id,
-        {{ task_watts.to_utc_timestamp('started_at') }} as started_at,
-        {{ task_watts.to_utc_timestamp('ended_at') }} as ended_at,
-        cast(model as varchar) as model,
-        cast(lower(provider) as varchar) as provider,
-        cast(region as varchar) as region,
-        cast({{ task_watts.blank_to_null('gpu_type') }} as varchar) as gpu_type,
-        cast(gpu_count as integer) as gpu_count,
-        cast(batch_size as integer) as batch_size,
-        cast(input_tokens as bigint) as input_tokens,
-        cast(cached_input_tokens as bigint) as cached_input_tokens,
-        cast(output_tokens as bigint) as output_tokens,
-        cast(lower(status) as varchar) as status,
-        cast(measured_energy_j as double) as measured_energy_j,
+        {{- task_watts.contract_typed_columns('inference_calls') }}
         cast(filename as varchar) as source_file
 
     from source
@@ -53,11 +34,7 @@ hashed as (
 
     select
         *,
-        md5(concat_ws(
-            '|', call_id, task_id, started_at, ended_at, model, provider, region, gpu_type,
-            gpu_count, batch_size, input_tokens, cached_input_tokens, output_tokens, status,
-            measured_energy_j
-        )) as row_hash
+        {{ task_watts.contract_row_hash('inference_calls') }} as row_hash
     from typed
 
 ),

@@ -12,7 +12,7 @@ source as (
 
     select * from {{ read_telemetry(
         source('telemetry', 'task_events'),
-        optional_columns={'quality_score': 'double'},
+        optional_columns=task_watts.contract_optional_columns('task_events'),
         batched=true,
     ) }}
 
@@ -21,13 +21,7 @@ source as (
 typed as (
 
     select
-        cast({{ task_watts.blank_to_null('event_id') }} as varchar) as event_id,
-        cast({{ task_watts.blank_to_null('task_id') }} as varchar) as task_id,
-        cast(feature as varchar) as feature,
-        cast(lower(event_type) as varchar) as event_type,
-        {{ task_watts.to_utc_timestamp('event_at') }} as event_at,
-        cast({{ hash_user_id('cast(user_id as varchar)') }} as varchar) as user_id_hash,
-        cast(quality_score as double) as quality_score,
+        {{- task_watts.contract_typed_columns('task_events') }}
         cast(filename as varchar) as source_file
 
     from source
@@ -38,9 +32,7 @@ hashed as (
 
     select
         *,
-        md5(concat_ws(
-            '|', event_id, task_id, feature, event_type, event_at, user_id_hash, quality_score
-        )) as row_hash
+        {{ task_watts.contract_row_hash('task_events') }} as row_hash
     from typed
 
 ),

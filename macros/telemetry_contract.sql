@@ -1,0 +1,149 @@
+{#
+    The raw telemetry contract, read from where it is declared: its columns
+    are those of the staging model stg_telemetry__<input> whose
+    config.meta.contract is set (models/staging/telemetry/_telemetry__models.yml
+    explains the keys), its row rules the var telemetry_row_rules. Every macro
+    below derives SQL from them, so a column, type, range or reason changed
+    there changes staging, validation and quarantine at once (and the gate,
+    which reads the same declarations).
+
+    The graph is only known at execution; while dbt parses, these macros
+    return nothing, which is all parsing needs.
+#}
+{% macro telemetry_contract(input_name) %}
+    {%- if not execute -%}
+        {{ return({'columns': [], 'row_key': none}) }}
+    {%- endif -%}
+    {%- set node = graph.nodes['model.task_watts.stg_telemetry__' ~ input_name] -%}
+    {%- set columns = [] -%}
+    {%- for name, column in node.columns.items() -%}
+        {%- set meta = (column.config or {}).get('meta') or column.meta or {} -%}
+        {%- if 'contract' in meta -%}
+            {%- set rules = meta.contract -%}
+            {%- do columns.append({
+                'name': name,
+                'raw_name': rules.get('raw_name', name),
+                'data_type': column.data_type,
+                'rules': rules,
+            }) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return({'columns': columns, 'row_key': node.config.meta.contract.row_key}) }}
+{% endmacro %}
+
+
+{#- A range bound: a number, or the name of a dbt var holding one. -#}
+{% macro contract_bound(value) %}
+    {{ return(var(value) if value is string else value) }}
+{% endmacro %}
+
+
+{#
+    The staged columns, in the contract's order: "col_a,\n col_b, ..." with a
+    trailing comma when `trailing_comma`; prefixed with `relation.` if given.
+#}
+{% macro contract_columns(input_name, relation=none, trailing_comma=false) %}
+    {%- set columns = task_watts.telemetry_contract(input_name).columns -%}
+    {%- for column in columns %}
+        {{ relation ~ '.' if relation else '' }}{{ column.name }}{{ ',' if trailing_comma or not loop.last }}
+    {%- endfor %}
+{% endmacro %}
+
+
+{#- Raw name -> SQL type of the columns a file may omit (read_telemetry fills them with null). -#}
+{% macro contract_optional_columns(input_name) %}
+    {%- set optional = {} -%}
+    {%- for column in task_watts.telemetry_contract(input_name).columns
+        if column.rules.get('optional', false) -%}
+        {%- do optional.update({column.raw_name: column.data_type}) -%}
+    {%- endfor -%}
+    {{ return(optional) }}
+{% endmacro %}
+
+
+{#
+    The raw columns typed to the contract (one select-list item each, with a
+    trailing comma): timestamps to UTC from ISO text or epoch numbers, ids
+    trimmed with blank as empty, codes lower-cased, the user id pseudonymised.
+#}
+{% macro contract_typed_columns(input_name) %}
+    {%- for column in task_watts.telemetry_contract(input_name).columns %}
+        {%- set rules = column.rules -%}
+        {%- if rules.get('pseudonymise', false) %}
+        cast({{ task_watts.hash_user_id('cast(' ~ column.raw_name ~ ' as varchar)') }} as varchar)
+        {%- elif column.data_type == 'timestamp' %}
+        {{ task_watts.to_utc_timestamp(column.raw_name) }}
+        {%- elif rules.get('blank_is_null', false) %}
+        cast({{ task_watts.blank_to_null(column.raw_name) }} as {{ column.data_type }})
+        {%- elif rules.get('lowercase', false) %}
+        cast(lower({{ column.raw_name }}) as {{ column.data_type }})
+        {%- else %}
+        cast({{ column.raw_name }} as {{ column.data_type }})
+        {%- endif %} as {{ column.name }},
+    {%- endfor %}
+{% endmacro %}
+
+
+{#- A content hash of the staged contract columns: tells identical rows apart from copies. -#}
+{% macro contract_row_hash(input_name) %}
+    md5(concat_ws('|', {{ task_watts.contract_columns(input_name) }}))
+{% endmacro %}
+
+
+{#
+    The contract's row rules (var telemetry_row_rules) as reason -> [boolean
+    SQL conditions] on the columns of `relation`: every range and every pair.
+    A model ORs each list into its is_<reason> flag. Vars, not the graph: the
+    validated models' unit tests compile without one.
+#}
+{% macro contract_rule_conditions(input_name, relation) %}
+    {%- set rules = var('telemetry_row_rules')[input_name] -%}
+    {%- set conditions = {} -%}
+    {%- for range in rules.ranges -%}
+        {%- for column in range.columns -%}
+            {%- set qualified = relation ~ '.' ~ column -%}
+            {%- if 'min' in range -%}
+                {%- do conditions.setdefault(range.below, []).append(
+                    qualified ~ ' < ' ~ task_watts.contract_bound(range.min)) -%}
+            {%- endif -%}
+            {%- if 'max' in range -%}
+                {%- do conditions.setdefault(range.above, []).append(
+                    qualified ~ ' > ' ~ task_watts.contract_bound(range.max)) -%}
+            {%- endif -%}
+            {%- if range.get('finite', false) -%}
+                {%- do conditions.setdefault(range.get('below', range.get('above')), []).append(
+                    task_watts.is_non_finite(qualified) | trim) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- for pair in rules.pairs -%}
+        {%- set other = pair.at_most if 'at_most' in pair else pair.at_least -%}
+        {%- do conditions.setdefault(pair.reason, []).append(
+            relation ~ '.' ~ pair.column ~ (' > ' if 'at_most' in pair else ' < ')
+            ~ relation ~ '.' ~ other) -%}
+    {%- endfor -%}
+    {{ return(conditions) }}
+{% endmacro %}
+
+
+{#- One flag from a list of conditions: true when any holds, false when none does or all are null. -#}
+{% macro any_of(conditions) -%}
+    {%- set sql = conditions | join(' or ') if conditions else 'false' -%}
+    coalesce({{ sql.split() | join(' ') }}, false)
+{%- endmacro %}
+
+
+{#
+    The (reason, flag) pairs of the quarantine: the contract's row rules (each
+    flag is_<reason>, set by the validated model) and then `other_rules`.
+#}
+{% macro quarantine_rules(input_name, other_rules) %}
+    {%- set rules = [] -%}
+    {%- for reason in task_watts.contract_rule_conditions(input_name, 'x') -%}
+        {%- do rules.append((reason, 'is_' ~ reason)) -%}
+    {%- endfor -%}
+    {%- for rule in other_rules if rule[0] not in rules | map(attribute=0) | list -%}
+        {%- do rules.append(rule) -%}
+    {%- endfor -%}
+    {{ return(rules) }}
+{% endmacro %}
