@@ -1,7 +1,8 @@
 {#
     The staged columns of a raw input, in the contract's order (user ids only
-    as their hash): the one list the staging, accepted and quarantine models
-    select, so a column added to the contract is added everywhere at once.
+    as their keyed hash, beside the key's id): the one list the staging,
+    accepted and quarantine models select, so a column added to the contract
+    is added everywhere at once.
     Emits "col_a,\n col_b, ..." with a trailing comma when `trailing_comma`.
 #}
 {% macro contract_columns(input_name, relation=none, trailing_comma=false) %}
@@ -13,7 +14,7 @@
         ],
         'task_events': [
             'event_id', 'task_id', 'feature', 'event_type', 'event_at', 'user_id_hash',
-            'quality_score',
+            'user_pseudonym_key_id', 'quality_score',
         ],
     }[input_name] -%}
     {%- for column in columns %}

@@ -13,12 +13,14 @@ from typing import Final
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """A contract column: DuckDB type, whether files must carry it, whether it may be empty."""
+    """A contract column: DuckDB type, whether files must carry it, whether it may be empty,
+    and whether it identifies a person (then only dbt reads it, to pseudonymise it)."""
 
     name: str
     sql_type: str
     required: bool = True
     not_null: bool = True
+    personal: bool = False
 
 
 CONTRACTS: Final[dict[str, tuple[ColumnSpec, ...]]] = {
@@ -45,7 +47,7 @@ CONTRACTS: Final[dict[str, tuple[ColumnSpec, ...]]] = {
         ColumnSpec("feature", "varchar"),
         ColumnSpec("event_type", "varchar"),
         ColumnSpec("event_at", "timestamp"),
-        ColumnSpec("user_id", "varchar", not_null=False),
+        ColumnSpec("user_id", "varchar", not_null=False, personal=True),
         ColumnSpec("quality_score", "double", required=False, not_null=False),
     ),
 }
