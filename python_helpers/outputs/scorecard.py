@@ -191,6 +191,23 @@ def quarantined_calls(con: duckdb.DuckDBPyConnection) -> int:
     ).fetchall()[0][0]
 
 
+def public_key_warning(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A warning when the warehouse was built under the public demo key by opt-out."""
+    exists = con.sql(
+        "select count(*) from information_schema.tables where table_name = 'pseudonym_key'"
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    rows = con.sql("select key_source from pseudonym_key").fetchall()
+    if not rows or rows[0][0] != "public_key_opt_out":
+        return None
+    return (
+        "WARNING: throwaway warehouse: user ids were pseudonymised under the PUBLIC demo key "
+        "(TASK_WATTS_ALLOW_PUBLIC_KEY=1); anyone can reverse them. Do not share it; set "
+        "TASK_WATTS_PSEUDONYM_KEY and rebuild for real use."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -221,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             "from mart_feature_quarter"
         ).fetchall()[0]
         quarantined = quarantined_calls(con)
+        warning = public_key_warning(con)
+    if warning:
+        print(warning)
     print(render(rows, unattributed_wh, total_wh, (int(pending_tasks), float(pending_wh))))
     if quarantined:
         print(

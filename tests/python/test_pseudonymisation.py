@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from python_helpers.outputs.scorecard import public_key_warning
 from python_helpers.tools.sample_workload import write_sample_workload
 
 pytestmark = pytest.mark.e2e
@@ -391,6 +392,7 @@ def test_real_telemetry_needs_a_key_and_the_opt_out_labels_the_warehouse(
         assert con.sql("select * from pseudonym_key").fetchall() == [
             ("public-demo-key", "public_key_opt_out", True)
         ]
+        assert "PUBLIC demo key" in (public_key_warning(con) or "")
 
 
 def staged_events_exist(db: Path) -> bool:
