@@ -26,6 +26,7 @@ from plotly.offline import get_plotlyjs
 
 from python_helpers.outputs.build_status import explain_missing, missing_tables
 from python_helpers.outputs.disclosures import write_disclosures
+from python_helpers.outputs.scorecard import public_key_warning
 
 DEFAULT_DATABASE = "target/task_watts.duckdb"
 DEFAULT_OUT = "target/report"
@@ -865,9 +866,12 @@ def build_report(
         if missing:
             raise SystemExit(explain_missing(database, missing))
         data = load(con)
+        warning = public_key_warning(con)
     if not data["frontier"]:
         raise SystemExit(f"{database}: the roadmap marts are empty - run `dbt build` first")
     page, chart_ids = render(data, str(database))
+    if warning:  # a throwaway warehouse says so at the top of the page
+        page = page.replace("</h1>", f'</h1><p class="note"><b>{_esc(warning)}</b></p>', 1)
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
