@@ -175,6 +175,6 @@ def test_bi_docs_work_word_for_word(project: Path) -> None:
     text = "\n".join(outputs)
     # The page shows all three routes.
     assert "read_only=True" in "\n".join(blocks)
-    assert "python_helpers.outputs.export" in "\n".join(blocks)
+    assert "task-watts export" in "\n".join(blocks)
     assert "mf query" in "\n".join(blocks)
     assert "task_wh" in text
