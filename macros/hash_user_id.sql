@@ -1,8 +1,11 @@
 {#
-    Pseudonymise a user id with a salt taken from the environment, so that the
-    clear id never leaves staging and two deployments with different salts
-    cannot be joined on it. The salt is rendered into compiled SQL under
-    target/, which is why target/ is never committed or shared.
+    Pseudonymise a user id with a keyed hash (HMAC-SHA-256) whose key never
+    appears in SQL: the macro emits a call to `task_watts_pseudonym(...)`, a
+    function the warehouse session provides. On DuckDB the dbt-duckdb plugin
+    python_helpers/ops/pseudonym_plugin.py registers it on the connection with
+    the key from TASK_WATTS_PSEUDONYM_KEY (or the file TASK_WATTS_PSEUDONYM_KEY_FILE);
+    on Spark the same name is a UDF registered when the session starts (not
+    shipped yet). So the key is never in compiled SQL, the manifest or logs.
 #}
 {% macro hash_user_id(column) %}
     {{ return(adapter.dispatch('hash_user_id', 'task_watts')(column)) }}
@@ -10,15 +13,57 @@
 
 
 {% macro default__hash_user_id(column) %}
-    sha2(concat('{{ env_var("TASK_WATTS_USER_ID_SALT", "task-watts-dev-salt") }}', {{ column }}), 256)
+    task_watts_pseudonym({{ column }})
 {% endmacro %}
 
 
-{% macro duckdb__hash_user_id(column) %}
-    sha256(concat('{{ env_var("TASK_WATTS_USER_ID_SALT", "task-watts-dev-salt") }}', {{ column }}))
+{#
+    Which key made the pseudonyms: its public id (a hash of a constant under
+    the key, never the key), or 'public-demo-key'. Stored beside each pseudonym.
+#}
+{% macro pseudonym_key_id() %}
+    {{ return(adapter.dispatch('pseudonym_key_id', 'task_watts')()) }}
 {% endmacro %}
 
 
-{% macro bigquery__hash_user_id(column) %}
-    to_hex(sha256(concat('{{ env_var("TASK_WATTS_USER_ID_SALT", "task-watts-dev-salt") }}', {{ column }})))
+{% macro default__pseudonym_key_id() %}
+    task_watts_pseudonym_key_id()
+{% endmacro %}
+
+
+{#
+    Where the key of this build comes from, and a refusal to pseudonymise real
+    telemetry under the public demo key. Returns 'configured' (a key is set),
+    'sample' (no key; the raw folder is the generated sample, which carries the
+    marker file _task_watts_sample) or 'public_key_opt_out' (no key, and
+    TASK_WATTS_ALLOW_PUBLIC_KEY=1: a throwaway warehouse, labelled as such).
+    Anything else is a compile error naming the variable to set.
+#}
+{% macro pseudonym_key_source() %}
+    {%- if not execute -%}
+        {{ return('unknown') }}
+    {%- endif -%}
+    {%- set key_id = run_query('select ' ~ task_watts.pseudonym_key_id()).columns[0].values()[0] -%}
+    {%- if key_id != 'public-demo-key' -%}
+        {{ return('configured') }}
+    {%- endif -%}
+    {%- set raw_dir = var('raw_dir') | string -%}
+    {%- set marker = run_query(
+        "select count(*) from glob('" ~ raw_dir ~ "/_task_watts_sample')"
+    ).columns[0].values()[0] -%}
+    {%- if marker > 0 -%}
+        {{ return('sample') }}
+    {%- endif -%}
+    {%- if env_var('TASK_WATTS_ALLOW_PUBLIC_KEY', '') == '1' -%}
+        {{ return('public_key_opt_out') }}
+    {%- endif -%}
+    {{ exceptions.raise_compiler_error(
+        "No pseudonymisation key is set, and raw_dir '" ~ raw_dir ~ "' is not the generated "
+        ~ "sample: user ids would be hashed under the public demo key, which anyone can "
+        ~ "reverse. Set TASK_WATTS_PSEUDONYM_KEY (a long random secret, e.g. "
+        ~ "python -c 'import secrets; print(secrets.token_hex(32))') or "
+        ~ "TASK_WATTS_PSEUDONYM_KEY_FILE (a file holding it). For a throwaway experiment only, "
+        ~ "TASK_WATTS_ALLOW_PUBLIC_KEY=1 builds under the public key and labels the warehouse "
+        ~ "so (docs/operations.md#pseudonymisation-key)."
+    ) }}
 {% endmacro %}

@@ -54,7 +54,7 @@
 {% macro contract_optional_columns(input_name) %}
     {%- set optional = {} -%}
     {%- for column in task_watts.telemetry_contract(input_name).columns
-        if column.rules.get('optional', false) -%}
+        if column.rules.get('optional', false) and 'key_id_of' not in column.rules -%}
         {%- do optional.update({column.raw_name: column.data_type}) -%}
     {%- endfor -%}
     {{ return(optional) }}
@@ -64,12 +64,15 @@
 {#
     The raw columns typed to the contract (one select-list item each, with a
     trailing comma): timestamps to UTC from ISO text or epoch numbers, ids
-    trimmed with blank as empty, codes lower-cased, the user id pseudonymised.
+    trimmed with blank as empty, codes lower-cased, the user id pseudonymised
+    and the id of the key beside it.
 #}
 {% macro contract_typed_columns(input_name) %}
     {%- for column in task_watts.telemetry_contract(input_name).columns %}
         {%- set rules = column.rules -%}
-        {%- if rules.get('pseudonymise', false) %}
+        {%- if 'key_id_of' in rules %}
+        cast({{ task_watts.pseudonym_key_id() }} as varchar)
+        {%- elif rules.get('pseudonymise', false) %}
         cast({{ task_watts.hash_user_id('cast(' ~ column.raw_name ~ ' as varchar)') }} as varchar)
         {%- elif column.data_type == 'timestamp' %}
         {{ task_watts.to_utc_timestamp(column.raw_name) }}
@@ -86,7 +89,9 @@
 
 {#- A content hash of the staged contract columns: tells identical rows apart from copies. -#}
 {% macro contract_row_hash(input_name) %}
-    md5(concat_ws('|', {{ task_watts.contract_columns(input_name) }}))
+    {%- set columns = task_watts.telemetry_contract(input_name).columns -%}
+    md5(concat_ws('|', {{ columns | rejectattr('rules.key_id_of', 'defined')
+        | map(attribute='name') | join(', ') }}))
 {% endmacro %}
 
 

@@ -73,6 +73,7 @@ rolled_up as (
         min(feature) as feature,
         count(distinct feature) as feature_count,
         min(user_id_hash) as user_id_hash,
+        min(user_pseudonym_key_id) as user_pseudonym_key_id,
         coalesce(
             min(case when event_type = 'started' then event_at end),
             min(event_at)
@@ -100,6 +101,7 @@ final as (
         feature,
         feature_count,
         user_id_hash,
+        user_pseudonym_key_id,
         -- A completion wins over an escalation or abandon logged for an earlier
         -- attempt: the user got what they came for.
         case

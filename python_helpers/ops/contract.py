@@ -94,7 +94,7 @@ def _columns(root: Path) -> dict[str, tuple[tuple[ColumnSpec, ...], str]]:
         columns = []
         for column in model["columns"]:
             rules = _meta(column)
-            if rules is None:
+            if rules is None or "key_id_of" in rules:  # not in a raw file: staging adds it
                 continue
             raw_name = rules.get("raw_name", column["name"])
             columns.append(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -216,8 +217,9 @@ def read_frame(
 
     ``<col>__uncastable`` holds the raw text of a value that does not cast to its type,
     ``<col>__empty`` the row's key where a required value is missing. Columns outside the
-    contract appear as empty placeholders (so the column-set rule sees them) and their
-    values are never read. Raises ``duckdb.Error`` when the file cannot be read.
+    contract, and the column stored only pseudonymised (the user id), appear as empty
+    placeholders (so the column-set rule sees them) and their values are never read. Raises
+    ``duckdb.Error`` when the file cannot be read.
     """
     source = _reader(path)
     in_file = [row[0] for row in con.sql(f"describe select * from {source}").fetchall()]
@@ -239,7 +241,9 @@ def read_frame(
     selects: list[str] = []
     for column in in_file:
         spec = specs.get(column)
-        if spec is None:
+        # A pseudonymised column (the user id) is checked for presence only: its values would
+        # otherwise reach GX results and the Data Docs, which list unexpected values.
+        if spec is None or spec.pseudonymise:
             selects.append(f"null as {_quote(column)}")
             continue
         typed = _typed(spec)
@@ -568,8 +572,16 @@ def _context(docs_dir: Path | None) -> Any:
     return context
 
 
+#: Parts of a reader's error that quote the file's content (a user id among it): withheld.
+_CONTENT_IN_ERROR = re.compile(
+    r"""(could not convert string|original line:?|line content:?)\s*("[^"]*"|'[^']*'|\S.*$)""",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def _read_error(error: Exception) -> str:
-    text = " ".join(str(error).split())
+    """The reader's error without the row content DuckDB quotes in it (report, Data Docs)."""
+    text = " ".join(_CONTENT_IN_ERROR.sub(r"\1 <content withheld>", str(error)).split())
     if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
         return f"not valid UTF-8 ({text[:160]})"
     return text[:200]

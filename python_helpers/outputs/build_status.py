@@ -57,3 +57,20 @@ def explain_missing(database: Path, missing: list[str], run_results: Path | None
     else:
         lines.append("Run `dbt build` (or `make demo`) first.")
     return "\n".join(lines)
+
+
+def public_key_warning(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A warning when the warehouse was built under the public demo key by opt-out."""
+    exists = con.sql(
+        "select count(*) from information_schema.tables where table_name = 'pseudonym_key'"
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    rows = con.sql("select key_source from pseudonym_key").fetchall()
+    if not rows or rows[0][0] != "public_key_opt_out":
+        return None
+    return (
+        "WARNING: throwaway warehouse: user ids were pseudonymised under the PUBLIC demo key "
+        "(TASK_WATTS_ALLOW_PUBLIC_KEY=1); anyone can reverse them. Do not share it; set "
+        "TASK_WATTS_PSEUDONYM_KEY and rebuild for real use."
+    )

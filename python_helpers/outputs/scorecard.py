@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from python_helpers.outputs.build_status import explain_missing, missing_tables
+from python_helpers.outputs.build_status import explain_missing, missing_tables, public_key_warning
 
 DEFAULT_DATABASE = "target/task_watts.duckdb"
 TIERS = ("small", "medium", "large", "frontier")
@@ -221,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
             "from mart_feature_quarter"
         ).fetchall()[0]
         quarantined = quarantined_calls(con)
+        warning = public_key_warning(con)
+    if warning:
+        print(warning)
     print(render(rows, unattributed_wh, total_wh, (int(pending_tasks), float(pending_wh))))
     if quarantined:
         print(

@@ -37,6 +37,7 @@ from python_helpers.tools.reference_figures import (
     TYPICAL_LATENCY_S,
     TYPICAL_OUTPUT_TOKENS,
 )
+from python_helpers.tools.sample_workload import SAMPLE_MARKER
 
 PROBE_DAY = "2026-08-04"
 PER_1K_LATENCY_S = 20.0
@@ -129,6 +130,8 @@ def _write_raw(probes: list[Probe], raw_dir: Path) -> None:
                              f"{PROBE_DAY} 11:59:59", "probe", ""])  # fmt: skip
             writer.writerow([f"{p.call_id}_c", p.call_id, "chat_answer", "completed",
                              f"{PROBE_DAY} 12:05:00", "probe", ""])  # fmt: skip
+    # Generated probes with no real user: they may build under the public demo key.
+    (raw_dir / SAMPLE_MARKER).write_text("task-watts crosscheck probes\n", encoding="utf-8")
 
 
 def price_probes(

@@ -1,10 +1,13 @@
 {#
     The task events of the current load (one day's partition in a daily load,
-    every file otherwise), typed, the user id pseudonymised (salted SHA-256)
-    and never kept in clear. Nothing is filtered: row-level checks route rows
-    to the accepted events or to the quarantine downstream. Any other raw
-    column (free text such as a prompt) is never selected.
+    every file otherwise), typed, the user id pseudonymised (keyed HMAC-SHA-256,
+    the key held by the warehouse session, never in this SQL) and never kept in
+    clear, with the id of the key beside it. Nothing is filtered: row-level
+    checks route rows to the accepted events or to the quarantine downstream.
+    Any other raw column (free text such as a prompt) is never selected.
 #}
+{#- Refuses real telemetry under the public demo key (macros/hash_user_id.sql). #}
+{%- do task_watts.pseudonym_key_source() %}
 
 with
 

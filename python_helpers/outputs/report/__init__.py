@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from python_helpers.outputs.build_status import explain_missing, missing_tables
+from python_helpers.outputs.build_status import explain_missing, missing_tables, public_key_warning
 from python_helpers.outputs.disclosures import write_disclosures
 from python_helpers.outputs.report.data import REPORT_MARTS, load
 from python_helpers.outputs.report.page import render
@@ -41,9 +41,10 @@ def build_report(
         if missing:
             raise SystemExit(explain_missing(database, missing))
         data = load(con)
+        warning = public_key_warning(con)
     if not data["frontier"]:
         raise SystemExit(f"{database}: the roadmap marts are empty - run `dbt build` first")
-    page, chart_ids = render(data, str(database))
+    page, chart_ids = render(data, str(database), warning)
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")

@@ -141,8 +141,10 @@ def _template() -> jinja2.Template:
     return env.get_template("report.html.j2")
 
 
-def render(data: dict[str, list[dict]], database: str) -> tuple[str, list[str]]:
-    """The whole page, and the ids of the charts it draws."""
+def render(
+    data: dict[str, list[dict]], database: str, warning: str | None = None
+) -> tuple[str, list[str]]:
+    """The whole page, and the ids of the charts it draws; ``warning`` heads the page."""
     drawn = [
         charts.frontier_chart(data["frontier"]),
         charts.task_wh_chart(data["weekly"]),
@@ -162,6 +164,7 @@ def render(data: dict[str, list[dict]], database: str) -> tuple[str, list[str]]:
     page = _template().render(
         latest=latest,
         database=database,
+        warning=warning,
         plotly_js=Markup(get_plotlyjs()),
         chart=markup.__getitem__,
         front=sorted(
