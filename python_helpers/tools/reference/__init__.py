@@ -27,6 +27,7 @@ from string import Template
 from typing import Any, Final
 
 import duckdb
+import yaml
 
 from python_helpers.project import PROJECT_ROOT, project_vars
 
@@ -442,8 +443,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds-dir", type=Path, default=None, help="default: seeds/")
     parser.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 4GB")
     parser.add_argument("--compare", type=Path, default=None, help="a dbt warehouse to check")
+    parser.add_argument(
+        "--vars", type=yaml.safe_load, default={}, help="YAML dict of dbt vars, as for dbt --vars"
+    )
     args = parser.parse_args(argv)
-    run = run_reference(args.raw_dir, args.db, args.seeds_dir, memory_limit=args.memory_limit)
+    if not isinstance(args.vars, dict):
+        parser.error("--vars must be a YAML mapping, e.g. '{maturity_as_of: 2026-10-01}'")
+    run = run_reference(
+        args.raw_dir, args.db, args.seeds_dir, args.vars, memory_limit=args.memory_limit
+    )
     print(run.render())
     if args.compare is None:
         return 0
