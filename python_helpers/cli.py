@@ -25,6 +25,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "ingest-table": ("python_helpers.ingest.tabular", "gateway logs (CSV/JSONL) to raw files"),
     "ingest-grid": ("python_helpers.ingest.grid", "grid-intensity exports to raw files"),
     "crosscheck": ("python_helpers.tools.crosscheck", "seeds beside EcoLogits and ML.ENERGY"),
+    "reference": ("python_helpers.tools.reference", "hand-written DuckDB reference; check marts"),
     "benchmark": ("python_helpers.tools.benchmark", "time and size a build at N calls"),
 }
 

@@ -1,11 +1,24 @@
-"""Measure how long `dbt build` takes, and how much memory it needs, at a given workload size.
+"""Measure a full build, the hand-written DuckDB reference and a one-day load, side by side.
 
-    task-watts benchmark --calls 10000000 [--out target/benchmark]
+    task-watts benchmark --calls 1000000 [--memory-limit 4GB] [--out target/benchmark]
 
-Generates the sample workload at that size, builds it into its own DuckDB file with the
-models only (`dbt run`, then `dbt test` separately, so both are timed), and writes a Markdown
-report with the machine, the sizes, wall time per phase, the slowest models and the peak
-resident memory of the dbt process. Speed is measured here, never asserted in a test.
+In one run, on one generated workload (N calls, written as ``date=YYYY-MM-DD`` partitions:
+calls by start day, events by event day, the layout daily loads read):
+
+1. **full build**: ``dbt build`` (seeds, models and every data and unit test) of all days
+   into its own DuckDB file;
+2. **reference**: ``task-watts reference`` (``python_helpers/tools/reference``), the same
+   work written as one plain DuckDB script, on the same files; its outputs are then
+   compared with the marts (:func:`python_helpers.tools.reference.compare`);
+3. **daily load**: every day but the last is built into a third file (setup, reported but
+   not compared), then ``task-watts daily`` loads the last day into it (gate, incremental
+   ``dbt build``, swap): what one more day costs.
+
+Each step runs in a child process: wall seconds, CPU seconds (user + system of the child and
+its children, from ``wait4``), peak RSS and the size of the file it wrote are recorded, with
+the ratios build / reference and daily / full. The machine (CPU, cores, RAM) and its load
+average before and after are stated. A Markdown table is printed and written with a JSON
+copy to ``--out``. Speed is measured here, never asserted in a test.
 """
 
 from __future__ import annotations
@@ -14,27 +27,36 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
+
 from python_helpers.project import PROJECT_ROOT
+from python_helpers.tools.reference import compare
 from python_helpers.tools.sample_workload import write_sample_workload
+
+CALLS, EVENTS, GRID = "inference_calls", "task_events", "grid_intensity_hourly.csv"
 
 
 @dataclass(frozen=True)
 class Phase:
-    """One timed step of the benchmark."""
+    """One measured step of the benchmark."""
 
     name: str
-    seconds: float
+    wall_s: float
+    cpu_s: float | None
     peak_rss_mb: float | None
+    file_mb: float | None = None
 
 
-def machine_description() -> str:
-    """CPU model, core count and memory of this machine, as plain text."""
+def machine() -> dict[str, object]:
+    """CPU model, core count, memory and Python of this machine."""
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -43,90 +65,308 @@ def machine_description() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {memory_gb:.0f} GB RAM, Python {platform.python_version()}"
-    )
-
-
-def run_dbt(command: str, raw_dir: Path, database: Path, target_path: Path) -> Phase:
-    """Run one dbt command in a child process; time it and read the child's peak RSS."""
-    env = {
-        **os.environ,
-        "TASK_WATTS_RAW_DIR": str(raw_dir),
-        "TASK_WATTS_DUCKDB_PATH": str(database),
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(memory_gb),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
     }
-    dbt = Path(sys.executable).with_name("dbt")
+
+
+def machine_description() -> str:
+    m = machine()
+    return (
+        f"{m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, Python {m['python']}, "
+        f"DuckDB {m['duckdb']}"
+    )
+
+
+def _mb(path: Path) -> float | None:
+    return path.stat().st_size / 1024**2 if path.exists() else None
+
+
+def measure(name: str, argv: list[str], env: dict[str, str], log: Path, output: Path | None):
+    """Run ``argv`` as a child process; its wall and CPU time, peak RSS and output file size."""
     start = time.perf_counter()
-    process = subprocess.Popen(
-        [str(dbt), command, "--target-path", str(target_path), "--quiet"],
-        cwd=PROJECT_ROOT,
-        env=env,
+    with log.open("a") as handle:
+        handle.write(f"\n$ {' '.join(argv)}\n")
+        handle.flush()
+        process = subprocess.Popen(
+            argv, cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+        )
+        # wait4: this child's own usage, its reaped children included (ru_maxrss in KiB).
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{name} failed (exit {os.waitstatus_to_exitcode(status)}); see {log}")
+    return Phase(
+        name,
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss / 1024,
+        _mb(output) if output else None,
     )
-    # wait4 gives this child's own resource usage (Linux reports ru_maxrss in KiB).
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"dbt {command} failed with exit code {process.returncode}")
-    peak = usage.ru_maxrss / 1024
-    return Phase(f"dbt {command}", seconds, peak)
 
 
-def slowest_nodes(target_path: Path, limit: int = 6) -> list[tuple[str, float]]:
-    """The slowest nodes of the last dbt invocation, from its run_results.json."""
+def partition_by_day(flat_dir: Path, out_dir: Path) -> list[date]:
+    """Rewrite the sample's flat files as date=YYYY-MM-DD partitions; returns the call days."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    with duckdb.connect() as con:
+        for name, column in ((CALLS, "started_at"), (EVENTS, "event_at")):
+            con.execute(f"""
+                copy (
+                    select *, cast({column} as date) as date
+                    from read_parquet('{flat_dir / name}.parquet')
+                    order by {column}
+                ) to '{out_dir / name}'
+                (format parquet, partition_by (date), compression zstd)
+            """)
+        calls = f"read_parquet('{flat_dir / CALLS}.parquet')"
+        days = con.execute(
+            f"select distinct cast(started_at as date) from {calls} order by 1"
+        ).fetchall()
+    shutil.copyfile(flat_dir / GRID, out_dir / GRID)
+    return [d for (d,) in days]
+
+
+def all_days_but(raw_days: Path, out_dir: Path, last: date) -> Path:
+    """A raw folder with every partition before ``last`` (hard links: DuckDB's ** glob does
+    not follow symlinked folders), and the grid file."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    for name in (CALLS, EVENTS):
+        for folder in sorted((raw_days / name).iterdir()):
+            if date.fromisoformat(folder.name.removeprefix("date=")) < last:
+                (out_dir / name / folder.name).mkdir(parents=True)
+                for file in folder.iterdir():
+                    os.link(file, out_dir / name / folder.name / file.name)
+    os.link(raw_days / GRID, out_dir / GRID)
+    return out_dir
+
+
+def node_seconds(target_path: Path) -> dict[str, object]:
+    """Time per resource type and the slowest models and tests of the last dbt invocation."""
     results = json.loads((target_path / "run_results.json").read_text())["results"]
-    timed = sorted(
-        ((r["unique_id"].split(".")[-1], r["execution_time"]) for r in results),
-        key=lambda item: item[1],
-        reverse=True,
-    )
-    return timed[:limit]
+    by_type: dict[str, float] = {}
+    timed = []
+    for r in results:
+        kind, name = r["unique_id"].split(".")[0], r["unique_id"].split(".")[-1]
+        by_type[kind] = by_type.get(kind, 0.0) + r["execution_time"]
+        timed.append((kind, name, r["execution_time"]))
+    timed.sort(key=lambda item: item[2], reverse=True)
+    return {
+        "seconds_by_type": {k: round(v, 2) for k, v in sorted(by_type.items())},
+        "slowest_models": [(n, round(s, 2)) for k, n, s in timed if k == "model"][:8],
+        "slowest_tests": [(n, round(s, 2)) for k, n, s in timed if k == "test"][:6],
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=10_000_000)
+    parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "target" / "benchmark")
+    parser.add_argument(
+        "--memory-limit",
+        default=None,
+        help="DuckDB memory_limit for every step (TASK_WATTS_DUCKDB_MEMORY_LIMIT), e.g. 4GB",
+    )
     args = parser.parse_args(argv)
 
     out: Path = args.out.resolve()
-    raw_dir, database, target_path = out / "raw", out / "benchmark.duckdb", out / "dbt_target"
     out.mkdir(parents=True, exist_ok=True)
-    database.unlink(missing_ok=True)
+    for stale in out.glob("*.duckdb*"):
+        stale.unlink()
+    log = out / "benchmark.log"
+    log.write_text("")
+    bin_dir = Path(sys.executable).parent
+    raw_flat, raw_days = out / "raw_flat", out / "raw"
+    full_db, reference_db = out / "full.duckdb", out / "reference.duckdb"
+    daily_db = out / "daily.duckdb"
+    env = {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "TASK_WATTS_DUCKDB_MEMORY_LIMIT": args.memory_limit
+        or os.environ.get("TASK_WATTS_DUCKDB_MEMORY_LIMIT", "8GB"),
+    }
+    load_before = os.getloadavg()
+    started = datetime.now(UTC)
 
     start = time.perf_counter()
-    summary = write_sample_workload(raw_dir, n_calls=args.calls, seed=args.seed)
-    phases = [Phase("generate sample", time.perf_counter() - start, None)]
-    phases.append(run_dbt("seed", raw_dir, database, target_path))
-    phases.append(run_dbt("run", raw_dir, database, target_path))
-    slow_models = slowest_nodes(target_path)
-    phases.append(run_dbt("test", raw_dir, database, target_path))
-    slow_tests = slowest_nodes(target_path)
+    summary = write_sample_workload(raw_flat, n_calls=args.calls, seed=args.seed)
+    days = partition_by_day(raw_flat, raw_days)
+    shutil.rmtree(raw_flat)
+    phases = [Phase("generate sample (in process)", time.perf_counter() - start, None, None)]
+    last_day = days[-1]
 
-    lines = [
-        f"# task-watts benchmark: {summary.calls:,} calls",
-        "",
-        f"- machine: {machine_description()}",
-        f"- workload: {summary.calls:,} calls, {summary.tasks:,} tasks, {summary.events:,} events "
-        f"(seed {args.seed}); warehouse file {database.stat().st_size / 1024**2:,.0f} MB",
-        "",
-        "| phase | wall time (s) | peak RSS of the process (MB) |",
-        "|---|---:|---:|",
-        *(
-            f"| {p.name} | {p.seconds:,.1f} | "
-            f"{'-' if p.peak_rss_mb is None else f'{p.peak_rss_mb:,.0f}'} |"
-            for p in phases
-        ),
-        "",
-        "Slowest models (s): " + ", ".join(f"{n} {s:.1f}" for n, s in slow_models),
-        "",
-        "Slowest tests (s): " + ", ".join(f"{n} {s:.1f}" for n, s in slow_tests),
-    ]
-    report = "\n".join(lines)
+    dbt = str(bin_dir / "dbt")
+    full_target = out / "full_target"
+    phases.append(
+        measure(
+            "full build (dbt build)",
+            [dbt, "build", "--target-path", str(full_target), "--log-path", str(out / "logs"),
+             "--quiet"],
+            {**env, "TASK_WATTS_RAW_DIR": str(raw_days), "TASK_WATTS_DUCKDB_PATH": str(full_db)},
+            log,
+            full_db,
+        )
+    )  # fmt: skip
+    full_nodes = node_seconds(full_target)
+    phases.append(
+        measure(
+            "reference (hand-written DuckDB)",
+            [str(bin_dir / "python"), "-m", "python_helpers.tools.reference",
+             "--raw-dir", str(raw_days), "--db", str(reference_db)],
+            env,
+            log,
+            reference_db,
+        )
+    )  # fmt: skip
+    start = time.perf_counter()
+    comparison = compare(full_db, reference_db)
+    compare_seconds = time.perf_counter() - start
+
+    previous = all_days_but(raw_days, out / "raw_but_last_day", last_day)
+    daily_target = out / "daily_target"
+    phases.append(
+        measure(
+            f"setup: dbt build of the days before {last_day}",
+            [dbt, "build", "--target-path", str(daily_target), "--log-path", str(out / "logs"),
+             "--quiet"],
+            {**env, "TASK_WATTS_RAW_DIR": str(previous), "TASK_WATTS_DUCKDB_PATH": str(daily_db)},
+            log,
+            daily_db,
+        )
+    )  # fmt: skip
+    phases.append(
+        measure(
+            f"daily load of {last_day} (task-watts daily)",
+            [str(bin_dir / "task-watts"), "daily", "--raw-dir", str(raw_days),
+             "--date", last_day.isoformat(), "--db", str(daily_db),
+             "--docs-dir", str(out / "gx_docs"), "--target-path", str(daily_target),
+             "--log-path", str(out / "logs")],
+            env,
+            log,
+            daily_db,
+        )
+    )  # fmt: skip
+    daily_nodes = node_seconds(daily_target)
+    daily_comparison = compare(daily_db, reference_db, reconcile=False)
+    load_after = os.getloadavg()
+
+    full, reference, daily = phases[1], phases[2], phases[4]
+    with duckdb.connect() as con:
+        day_calls = con.execute(
+            f"select count(*) from read_parquet('{raw_days / CALLS}/date={last_day}/*.parquet')"
+        ).fetchone()[0]
+    ratios = {
+        "build_vs_reference_cpu": _ratio(full.cpu_s, reference.cpu_s),
+        "build_vs_reference_wall": _ratio(full.wall_s, reference.wall_s),
+        "build_vs_reference_file": _ratio(full.file_mb, reference.file_mb),
+        "build_vs_reference_peak_rss": _ratio(full.peak_rss_mb, reference.peak_rss_mb),
+        "daily_vs_full_cpu": _ratio(daily.cpu_s, full.cpu_s),
+        "daily_vs_full_wall": _ratio(daily.wall_s, full.wall_s),
+    }
+    result = {
+        "started_utc": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in load_after],
+        "memory_limit": env["TASK_WATTS_DUCKDB_MEMORY_LIMIT"],
+        "workload": {
+            "calls": summary.calls,
+            "tasks": summary.tasks,
+            "events": summary.events,
+            "seed": args.seed,
+            "days": len(days),
+            "last_day": last_day.isoformat(),
+            "last_day_calls": day_calls,
+        },
+        "phases": [asdict(p) for p in phases],
+        "ratios": ratios,
+        "equality": {
+            "equal": comparison.equal,
+            "max_relative_difference": comparison.worst,
+            "by_table": comparison.max_rel_diff,
+            "problems": comparison.problems,
+            "compare_seconds": round(compare_seconds, 2),
+            # Events dated after the last call day are in the full build, not in the daily
+            # path: a difference here can come from them (the sample has none).
+            "daily_load_equal": daily_comparison.equal,
+            "daily_load_max_relative_difference": daily_comparison.worst,
+            "daily_load_problems": daily_comparison.problems,
+        },
+        "full_build_nodes": full_nodes,
+        "daily_load_nodes": daily_nodes,
+    }
+    (out / "results.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    report = render(result)
     (out / "results.md").write_text(report + "\n")
     print(report)
-    return 0
+    return 0 if comparison.equal else 1
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def render(result: dict) -> str:
+    """The benchmark as Markdown."""
+    w, r = result["workload"], result["ratios"]
+    lines = [
+        f"# task-watts benchmark: {w['calls']:,} calls",
+        "",
+        f"- machine: {machine_description()}",
+        f"- load average (1/5/15 min) before: {result['load_average_before']}, "
+        f"after: {result['load_average_after']}; DuckDB memory_limit {result['memory_limit']}",
+        f"- workload: {w['calls']:,} calls, {w['tasks']:,} tasks, {w['events']:,} events "
+        f"(seed {w['seed']}), {w['days']} days as date= partitions; the daily load adds "
+        f"{w['last_day']} ({w['last_day_calls']:,} calls)",
+        "",
+        "| step | wall (s) | CPU (s) | peak RSS (MB) | file (MB) |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| {p['name']} | {_fmt(p['wall_s'])} | {_fmt(p['cpu_s'])} | "
+            f"{_fmt(p['peak_rss_mb'], 0)} | {_fmt(p['file_mb'], 0)} |"
+            for p in result["phases"]
+        ),
+        "",
+        f"- full build / reference: CPU {_fmt(r['build_vs_reference_cpu'], 2)}x, "
+        f"wall {_fmt(r['build_vs_reference_wall'], 2)}x, "
+        f"file {_fmt(r['build_vs_reference_file'], 2)}x, "
+        f"peak RSS {_fmt(r['build_vs_reference_peak_rss'], 2)}x",
+        f"- daily load / full build: CPU {_fmt(100 * (r['daily_vs_full_cpu'] or 0))} %, "
+        f"wall {_fmt(100 * (r['daily_vs_full_wall'] or 0))} %",
+        f"- reference = marts: {'yes' if result['equality']['equal'] else 'NO'} "
+        f"(max relative difference {result['equality']['max_relative_difference']:.2g})"
+        + "".join(f"\n  - {p}" for p in result["equality"]["problems"]),
+        f"- reference = marts after the daily load: "
+        f"{'yes' if result['equality']['daily_load_equal'] else 'NO'} (max relative difference "
+        f"{result['equality']['daily_load_max_relative_difference']:.2g})"
+        + "".join(f"\n  - {p}" for p in result["equality"]["daily_load_problems"]),
+        "",
+        "Full build, dbt node seconds by type: "
+        + ", ".join(f"{k} {v}" for k, v in result["full_build_nodes"]["seconds_by_type"].items()),
+        "",
+        "Slowest models (s): "
+        + ", ".join(f"{n} {s}" for n, s in result["full_build_nodes"]["slowest_models"]),
+        "",
+        "Slowest tests (s): "
+        + ", ".join(f"{n} {s}" for n, s in result["full_build_nodes"]["slowest_tests"]),
+        "",
+        "Daily load, dbt node seconds by type: "
+        + ", ".join(f"{k} {v}" for k, v in result["daily_load_nodes"]["seconds_by_type"].items())
+        + "; slowest models (s): "
+        + ", ".join(f"{n} {s}" for n, s in result["daily_load_nodes"]["slowest_models"][:5]),
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
