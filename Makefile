@@ -100,8 +100,10 @@ browser:
 		fi; \
 	fi
 
+# Two workers (one per core); --dist loadfile keeps a module's tests, and so its
+# module-scoped builds, on one worker.
 pytest: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The semantic layer against the test warehouse: dbt parse writes
 # target/semantic_manifest.json, mf validate-configs checks it and runs every
