@@ -36,4 +36,3 @@ def sample_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write into its warehouse (copy it first).
     """
     return harness.build_project(tmp_path_factory.mktemp("shared") / "project")
-
