@@ -188,3 +188,31 @@ def test_every_doc_block_is_defined_once_and_used() -> None:
     assert not defined_twice, defined_twice
     unused = sorted(set(blocks) - set(references))
     assert not unused, f"doc blocks nothing references: {unused}"
+
+
+# --------------------------------------------------------------------------------------------
+# Exposures name what their application reads.
+# --------------------------------------------------------------------------------------------
+
+
+def _exposure_refs(name: str) -> set[str]:
+    spec = yaml.safe_load((MARTS / "_marts__exposures.yml").read_text(encoding="utf-8"))
+    (exposure,) = [e for e in spec["exposures"] if e["name"] == name]
+    return set(re.findall(r"ref\('(\w+)'\)", " ".join(exposure["depends_on"])))
+
+
+def _relations_read(source: str) -> set[str]:
+    """Tables a module's SQL reads: every `from <name>` of a mart or fact."""
+    return set(re.findall(r"\bfrom\s+((?:mart|fct)_\w+)", source))
+
+
+def test_the_scorecard_exposure_names_exactly_what_the_scorecard_reads() -> None:
+    source = (ROOT / "python_helpers" / "outputs" / "scorecard.py").read_text(encoding="utf-8")
+    assert _exposure_refs("task_watts_scorecard") == _relations_read(source)
+
+
+def test_the_report_exposure_names_exactly_what_the_report_reads() -> None:
+    source = (ROOT / "python_helpers" / "outputs" / "report" / "data.py").read_text(
+        encoding="utf-8"
+    )
+    assert _exposure_refs("task_watts_roadmap_report") == _relations_read(source)
