@@ -152,3 +152,42 @@
     {%- endfor -%}
     {{ return(rules) }}
 {% endmacro %}
+
+
+{#
+    A staging model's logical CTEs after its `source` import: `typed` (the
+    contract columns read as the contract says, plus the file each row came
+    from), `hashed` (the row's content hash) and `final` (the contract
+    columns and the load bookkeeping). Emits "typed as (...), ..., final as (...)".
+#}
+{% macro staged_contract_rows(input_name) %}
+    {%- set key = task_watts.telemetry_contract(input_name).row_key or 'null' -%}
+typed as (
+
+    select
+        {{- task_watts.contract_typed_columns(input_name) }}
+        cast(filename as varchar) as source_file
+
+    from source
+
+),
+
+hashed as (
+
+    select
+        *,
+        {{ task_watts.contract_row_hash(input_name) }} as row_hash
+    from typed
+
+),
+
+final as (
+
+    select
+        {{ task_watts.contract_columns(input_name, trailing_comma=true) }}
+        {{ task_watts.row_identity_columns(key) }}
+
+    from hashed
+
+)
+{% endmacro %}

@@ -20,33 +20,6 @@ source as (
 
 ),
 
-typed as (
-
-    select
-        {{- task_watts.contract_typed_columns('inference_calls') }}
-        cast(filename as varchar) as source_file
-
-    from source
-
-),
-
-hashed as (
-
-    select
-        *,
-        {{ task_watts.contract_row_hash('inference_calls') }} as row_hash
-    from typed
-
-),
-
-final as (
-
-    select
-        {{ task_watts.contract_columns('inference_calls', trailing_comma=true) }}
-        {{ task_watts.row_identity_columns('call_id') }}
-
-    from hashed
-
-)
+{{ task_watts.staged_contract_rows('inference_calls') }}
 
 select * from final

@@ -21,33 +21,6 @@ source as (
 
 ),
 
-typed as (
-
-    select
-        {{- task_watts.contract_typed_columns('task_events') }}
-        cast(filename as varchar) as source_file
-
-    from source
-
-),
-
-hashed as (
-
-    select
-        *,
-        {{ task_watts.contract_row_hash('task_events') }} as row_hash
-    from typed
-
-),
-
-final as (
-
-    select
-        {{ task_watts.contract_columns('task_events', trailing_comma=true) }}
-        {{ task_watts.row_identity_columns('event_id') }}
-
-    from hashed
-
-)
+{{ task_watts.staged_contract_rows('task_events') }}
 
 select * from final
