@@ -19,6 +19,7 @@ import csv
 import hashlib
 import hmac
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from datetime import date
@@ -271,16 +272,17 @@ def operated(tmp_path_factory: pytest.TempPathFactory) -> Run:
     ]  # fmt: skip
     out.append(ok(run([*daily, "--date", DAY.isoformat()], project, keyed)))
     out.append(ok(run([*daily, "--date", BLOCKED_DAY.isoformat()], project, keyed), code=2))
-    # The same telemetry under another key, built in its own folders.
+    # Rotation: a copy of that warehouse rebuilt in full under another key (own folders).
     other = tmp / "other_key"
+    other.mkdir()
+    shutil.copy(target / "task_watts.duckdb", other / "other.duckdb")
     other_env = {
         "TASK_WATTS_PSEUDONYM_KEY": OTHER_KEY,
         "TASK_WATTS_RAW_DIR": str(workload.flat),
         "TASK_WATTS_DUCKDB_PATH": str(other / "other.duckdb"),
     }
     out.append(ok(run([
-        bin_ / "dbt", "build", "--no-use-colors", "-s", "+int_task_events__accepted",
-        "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
+        bin_ / "dbt", "build", "--no-use-colors",
         "--target-path", other / "target", "--log-path", other / "logs",
     ], project, other_env)))  # fmt: skip
     return Run(project, workload, "\n".join(out), other / "other.duckdb", (other,))
@@ -370,6 +372,28 @@ def test_two_keys_give_unlinkable_pseudonyms(operated: Run) -> None:
     assert len({k for _, k in first.values()} | {k for _, k in second.values()}) == 2
     # Within each key, the same user keeps one pseudonym (users do repeat across events).
     assert len({d for d, _ in first.values()}) == len({d for d, _ in second.values()})
+
+
+def test_a_full_rebuild_under_a_new_key_re_pseudonymises_every_row(operated: Run) -> None:
+    """The rotated copy holds no pseudonym, and no key id, of the old key in any table."""
+    old = pseudonyms(operated.project / "target" / "task_watts.duckdb")
+    old_digests = {d for d, _ in old.values()}
+    old_key_id = hmac.new(KEY.encode(), b"task-watts-key-id", hashlib.sha256).hexdigest()[:16]
+    new_key_id = hmac.new(OTHER_KEY.encode(), b"task-watts-key-id", hashlib.sha256).hexdigest()
+    with duckdb.connect(str(operated.other_db), read_only=True) as con:
+        columns = con.sql(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where column_name in ('user_id_hash', 'user_pseudonym_key_id')"
+        ).fetchall()
+        assert {c for _, _, c in columns} == {"user_id_hash", "user_pseudonym_key_id"}
+        for schema, table, column in columns:
+            values = {
+                v for (v,) in con.sql(f'select distinct "{column}" from "{schema}"."{table}"')
+                .fetchall()
+            }  # fmt: skip
+            assert not values & (old_digests | {old_key_id}), (table, column)
+            if column == "user_pseudonym_key_id":
+                assert values <= {new_key_id[:16]}, (table, values)
 
 
 def test_real_telemetry_needs_a_key_and_the_opt_out_labels_the_warehouse(
