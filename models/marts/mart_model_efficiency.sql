@@ -128,20 +128,19 @@ final as (
             as output_tokens_per_accelerator_wh_low,
         monthly.output_tokens / nullif(monthly.accelerator_wh_low, 0)
             as output_tokens_per_accelerator_wh_high,
-        monthly.accelerator_wh * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
-            as accelerator_wh_per_1k_tokens,
-        monthly.facility_wh * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
-            as facility_wh_per_1k_tokens,
-        monthly.facility_wh_low * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
-            as facility_wh_per_1k_tokens_low,
-        monthly.facility_wh_high * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
-            as facility_wh_per_1k_tokens_high,
-        monthly.gco2e_location * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
-            as gco2e_per_1k_tokens,
-        monthly.gco2e_location_low * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
-            as gco2e_per_1k_tokens_low,
-        monthly.gco2e_location_high * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
-            as gco2e_per_1k_tokens_high,
+        {#- per 1,000 tokens (input + output), at the point estimate and both bounds #}
+        {% for numerator, figure in [
+            ('accelerator_wh', 'accelerator_wh_per_1k_tokens'),
+            ('facility_wh', 'facility_wh_per_1k_tokens'),
+            ('facility_wh_low', 'facility_wh_per_1k_tokens_low'),
+            ('facility_wh_high', 'facility_wh_per_1k_tokens_high'),
+            ('gco2e_location', 'gco2e_per_1k_tokens'),
+            ('gco2e_location_low', 'gco2e_per_1k_tokens_low'),
+            ('gco2e_location_high', 'gco2e_per_1k_tokens_high'),
+        ] -%}
+            monthly.{{ numerator }} * 1000.0 / nullif(monthly.input_tokens + monthly.output_tokens, 0)
+                as {{ figure }},
+        {% endfor -%}
         monthly.gco2e_location * 1000.0 / nullif(monthly.facility_wh, 0) as mean_grid_gco2e_per_kwh,
         monthly.cached_input_tokens * 1.0 / nullif(monthly.input_tokens, 0) as cache_hit_rate,
         monthly.calls_with_batch_size,

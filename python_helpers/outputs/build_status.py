@@ -8,7 +8,9 @@ what to do next.
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -74,3 +76,24 @@ def public_key_warning(con: duckdb.DuckDBPyConnection) -> str | None:
         "(TASK_WATTS_ALLOW_PUBLIC_KEY=1); anyone can reverse them. Do not share it; set "
         "TASK_WATTS_PSEUDONYM_KEY and rebuild for real use."
     )
+
+
+#: The warehouse every output reads, unless TASK_WATTS_DUCKDB_PATH or --database says otherwise.
+DEFAULT_DATABASE = "target/task_watts.duckdb"
+
+
+def add_database_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--database`` option every output command takes, with the same default."""
+    parser.add_argument(
+        "--database",
+        type=Path,
+        default=Path(os.environ.get("TASK_WATTS_DUCKDB_PATH", DEFAULT_DATABASE)),
+        help="DuckDB file built by `dbt build` (default: %(default)s)",
+    )
+
+
+def no_warehouse(database: Path) -> str | None:
+    """What to do when ``database`` does not exist yet; None when it does."""
+    if database.exists():
+        return None
+    return f"no warehouse at {database}: run `make demo` (or `dbt build`) first"

@@ -11,14 +11,14 @@ named ``fct_*`` or ``mart_*`` in the ``main`` schema (models/marts); each become
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-DEFAULT_DATABASE = "target/task_watts.duckdb"
+from python_helpers.outputs.build_status import add_database_argument, no_warehouse
+
 DEFAULT_OUT = "target/export"
 PUBLIC_PREFIXES = ("fct_", "mart_")
 
@@ -68,21 +68,14 @@ def export_marts(database: Path, out_dir: Path) -> list[ExportedMart]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database",
-        type=Path,
-        default=Path(os.environ.get("TASK_WATTS_DUCKDB_PATH", DEFAULT_DATABASE)),
-        help="DuckDB file built by `dbt build` (default: %(default)s)",
-    )
+    add_database_argument(parser)
     parser.add_argument(
         "--out", type=Path, default=Path(DEFAULT_OUT), help="output folder (default: %(default)s)"
     )
     args = parser.parse_args(argv)
-    if not args.database.exists():
-        print(
-            f"no warehouse at {args.database}: run `make demo` (or `dbt build`) first",
-            file=sys.stderr,
-        )
+    problem = no_warehouse(args.database)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     exported = export_marts(args.database, args.out)
     if not exported:

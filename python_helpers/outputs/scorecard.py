@@ -10,16 +10,19 @@ the DuckDB file read-only as any BI tool would.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
-from python_helpers.outputs.build_status import explain_missing, missing_tables, public_key_warning
+from python_helpers.outputs.build_status import (
+    add_database_argument,
+    explain_missing,
+    missing_tables,
+    no_warehouse,
+    public_key_warning,
+)
 
-DEFAULT_DATABASE = "target/task_watts.duckdb"
 TIERS = ("small", "medium", "large", "frontier")
 #: Changes smaller than this are noise for the trap warning (a quarter of sampling wobble).
 MATERIAL_CHANGE = 0.05
@@ -193,18 +196,11 @@ def quarantined_calls(con: duckdb.DuckDBPyConnection) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database",
-        type=Path,
-        default=Path(os.environ.get("TASK_WATTS_DUCKDB_PATH", DEFAULT_DATABASE)),
-        help="DuckDB file built by `dbt build` (default: %(default)s)",
-    )
+    add_database_argument(parser)
     args = parser.parse_args(argv)
-    if not args.database.exists():
-        print(
-            f"no warehouse at {args.database}: run `make demo` (or `dbt build`) first",
-            file=sys.stderr,
-        )
+    problem = no_warehouse(args.database)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     with duckdb.connect(str(args.database), read_only=True) as con:
         missing = missing_tables(con, ("mart_feature_quarter", "fct_inference_call_footprint"))

@@ -12,7 +12,6 @@ read-only as a BI tool would. Charts are Plotly figures; plotly.js is read from 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -20,12 +19,17 @@ from pathlib import Path
 
 import duckdb
 
-from python_helpers.outputs.build_status import explain_missing, missing_tables, public_key_warning
+from python_helpers.outputs.build_status import (
+    add_database_argument,
+    explain_missing,
+    missing_tables,
+    no_warehouse,
+    public_key_warning,
+)
 from python_helpers.outputs.disclosures import write_disclosures
 from python_helpers.outputs.report.data import REPORT_MARTS, load
 from python_helpers.outputs.report.page import render
 
-DEFAULT_DATABASE = "target/task_watts.duckdb"
 DEFAULT_OUT = "target/report"
 DEFAULT_DISCLOSURES = "target/disclosures"
 #: Placeholder: where the organisation will publish the disclosure files (replace with yours).
@@ -56,18 +60,17 @@ def build_report(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database", default=os.environ.get("TASK_WATTS_DUCKDB_PATH", DEFAULT_DATABASE)
-    )
+    add_database_argument(parser)
     parser.add_argument("--out", default=DEFAULT_OUT, help="folder for index.html")
     parser.add_argument("--disclosures", default=DEFAULT_DISCLOSURES)
     parser.add_argument(
         "--base-url", default=DEFAULT_BASE_URL, help="where disclosures are published"
     )
     args = parser.parse_args(argv)
-    database = Path(args.database)
-    if not database.exists():
-        print(f"{database} not found: run `make demo` (or dbt build) first", file=sys.stderr)
+    database = args.database
+    problem = no_warehouse(database)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     index, _, files = build_report(database, Path(args.out), Path(args.disclosures), args.base_url)
     print(f"disclosures: {len(files) - 1} model JSON files and carbon.txt in {files[-1].parent}")
