@@ -557,7 +557,12 @@ def _latency_s(
     )
     timeout = _F_TIMEOUT[feat_c]
     latency = ttft + np.where(self_hosted, served, np.minimum(vendor, 0.98 * timeout)) * slowdown
-    latency = np.where(status == 2, timeout * (1.0 + 0.02 * rng.random(n)), latency)
+    # A timeout ends at the client's deadline, but a self-hosted replica that was still working
+    # on the call's tokens held its GPUs until it had spent their energy: never shorter than that.
+    timed_out = timeout * (1.0 + 0.02 * rng.random(n))
+    latency = np.where(
+        status == 2, np.maximum(timed_out, np.where(self_hosted, latency, 0.0)), latency
+    )
     return np.maximum(latency, 0.005)
 
 
