@@ -504,9 +504,13 @@ def test_docs_generate_describes_every_public_object(project: Path) -> None:
 def test_exposures_record_who_depends_on_which_mart(project: Path) -> None:
     manifest = json.loads((project / "target" / "manifest.json").read_text())
     exposures = {e["name"]: e for e in manifest["exposures"].values()}
-    assert set(exposures) == {"task_watts_scorecard", "bi_footprint_dashboard"}
+    assert set(exposures) == {
+        "task_watts_scorecard", "task_watts_roadmap_report", "bi_footprint_dashboard"
+    }  # fmt: skip
     scorecard_deps = set(exposures["task_watts_scorecard"]["depends_on"]["nodes"])
-    assert "model.task_watts.mart_feature_task_watts" in scorecard_deps
+    assert "model.task_watts.mart_feature_quarter" in scorecard_deps
+    report_deps = set(exposures["task_watts_roadmap_report"]["depends_on"]["nodes"])
+    assert "model.task_watts.mart_model_efficiency" in report_deps
     dashboard_deps = set(exposures["bi_footprint_dashboard"]["depends_on"]["nodes"])
     assert {
         f"model.task_watts.{m}"
