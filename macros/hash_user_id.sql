@@ -67,3 +67,13 @@
         ~ "so (docs/operations.md#pseudonymisation-key)."
     ) }}
 {% endmacro %}
+
+
+{#
+    on-run-start: refuse real telemetry under the public key before any node
+    runs, so a refused build leaves the warehouse as it was (the staging model
+    checks again, for a run that skips hooks). Emits no SQL.
+#}
+{% macro refuse_public_key_on_real_data() %}
+    {%- do task_watts.pseudonym_key_source() -%}
+{% endmacro %}
