@@ -199,6 +199,25 @@ def find_gaps(raw_dir: Path, project: Path = PROJECT_ROOT) -> tuple[list[Gap], d
     return gaps, counts
 
 
+def unused_hourly_zones(raw_dir: Path, project: Path = PROJECT_ROOT) -> dict[str, int]:
+    """Grid zones of ``grid_intensity_hourly`` no call's region maps to: zone -> hours.
+
+    Calls take the hourly figure of their region's grid zone (seeds/datacenter_regions.csv);
+    hours of any other zone price nothing, which is easy to miss (an export for the wrong zone
+    builds fine and every call falls back to the annual figure).
+    """
+    grid = _reader(raw_dir, "grid_intensity_hourly")
+    calls = _reader(raw_dir, "inference_calls")
+    if grid is None or calls is None:
+        return {}
+    regions = {r["region"]: r["grid_zone"] for r in _seed(project, "datacenter_regions")}
+    with duckdb.connect() as con:
+        used = {regions.get(region) for (region,) in
+                con.sql(f"select distinct region from {calls}").fetchall()}  # fmt: skip
+        hours = con.sql(f"select grid_zone, count(*) from {grid} group by all").fetchall()
+    return {zone: n for zone, n in sorted(hours) if zone not in used}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -209,6 +228,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     gaps, counts = find_gaps(args.raw_dir)
+    unused = unused_hourly_zones(args.raw_dir)
+    if unused:
+        zones = ", ".join(f"{zone} ({n:,} hours)" for zone, n in unused.items())
+        print(f"note: grid_intensity_hourly zones {zones} match no call's region (regions map to "
+              "grid zones in seeds/datacenter_regions.csv): those hours price nothing")  # fmt: skip
     read = ", ".join(f"{n:,} {name}" for name, n in counts.items())
     if not gaps:
         print(f"preflight {args.raw_dir}: read {read}; every model, GPU, region, grid zone and "

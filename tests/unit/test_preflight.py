@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from python_helpers.ops.preflight import find_gaps, main
+from python_helpers.ops.preflight import find_gaps, main, unused_hourly_zones
 
 CALLS_HEADER = (
     "call_id,task_id,started_at,ended_at,model,provider,region,gpu_type,gpu_count,batch_size,"
@@ -74,3 +74,17 @@ def test_preflight_passes_a_folder_the_seeds_cover(tmp_path: Path) -> None:
     (tmp_path / "inference_calls.csv").write_text("\n".join([CALLS_HEADER, CALLS[0]]) + "\n")
     (tmp_path / "task_events.csv").write_text("\n".join(EVENTS[:2]) + "\n")
     assert main(["--raw-dir", str(tmp_path)]) == 0
+
+
+def test_an_hourly_grid_zone_no_call_uses_is_named(tmp_path: Path, capsys) -> None:
+    """us-central1 is on zone US-MIDW-MISO (seeds/datacenter_regions.csv), so FR hours price
+    nothing and are named; the zone the calls use is not."""
+    (tmp_path / "inference_calls.csv").write_text(CALLS_HEADER + "\n" + CALLS[0] + "\n")
+    (tmp_path / "grid_intensity_hourly.csv").write_text(
+        "grid_zone,hour_start_at,gco2e_per_kwh,source\n"
+        "FR,2026-07-01T10:00:00,40,test\nFR,2026-07-01T11:00:00,41,test\n"
+        "US-MIDW-MISO,2026-07-01T10:00:00,500,test\n"
+    )
+    assert unused_hourly_zones(tmp_path) == {"FR": 2}
+    assert main(["--raw-dir", str(tmp_path)]) == 0
+    assert "zones FR (2 hours) match no call's region" in capsys.readouterr().out
