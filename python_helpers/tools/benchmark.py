@@ -39,7 +39,7 @@ import duckdb
 
 from python_helpers.project import PROJECT_ROOT
 from python_helpers.tools.reference import compare
-from python_helpers.tools.sample_workload import write_sample_workload
+from python_helpers.tools.sample_workload import SAMPLE_MARKER, write_sample_workload
 
 CALLS, EVENTS, GRID = "inference_calls", "task_events", "grid_intensity_hourly.csv"
 
@@ -129,6 +129,8 @@ def partition_by_day(flat_dir: Path, out_dir: Path) -> list[date]:
             f"select distinct cast(started_at as date) from {calls} order by 1"
         ).fetchall()
     shutil.copyfile(flat_dir / GRID, out_dir / GRID)
+    # Still the generated sample: it builds under the public demo key like the flat one.
+    shutil.copyfile(flat_dir / SAMPLE_MARKER, out_dir / SAMPLE_MARKER)
     return [d for (d,) in days]
 
 
@@ -144,6 +146,7 @@ def all_days_but(raw_days: Path, out_dir: Path, last: date) -> Path:
                 for file in folder.iterdir():
                     os.link(file, out_dir / name / folder.name / file.name)
     os.link(raw_days / GRID, out_dir / GRID)
+    os.link(raw_days / SAMPLE_MARKER, out_dir / SAMPLE_MARKER)
     return out_dir
 
 

@@ -508,3 +508,15 @@ def test_broken_rows_are_appended_to_the_clean_sample(
     assert broken.slice(0, clean.num_rows).equals(clean)
     events = (sample[0] / EVENTS_FILE, broken_dir / EVENTS_FILE)
     assert events[0].read_bytes() == events[1].read_bytes()
+
+
+def test_the_benchmarks_day_partitions_are_still_the_marked_sample(tmp_path: Path) -> None:
+    """Without the marker a key-less build of the re-partitioned sample is refused."""
+    from python_helpers.tools.benchmark import all_days_but, partition_by_day
+    from python_helpers.tools.sample_workload import SAMPLE_MARKER
+
+    write_sample_workload(tmp_path / "flat", n_calls=300, seed=3)
+    days = partition_by_day(tmp_path / "flat", tmp_path / "days")
+    assert (tmp_path / "days" / SAMPLE_MARKER).is_file()
+    all_days_but(tmp_path / "days", tmp_path / "earlier", days[-1])
+    assert (tmp_path / "earlier" / SAMPLE_MARKER).is_file()
