@@ -11,8 +11,10 @@
 
     `batched=true` (the daily load): when var('batch_date') is set, only the
     day's partition `<raw_dir>/<name>/date=<batch_date>/**` is read. The file
-    each row came from is then returned in a `filename` column (on a warehouse
-    the source relation carries its own load metadata).
+    each row came from and the row's 0-based position in it are then returned
+    as `filename` and `file_row_number`: the row's identity, read off the scan
+    instead of computed by a window over the whole row. On a warehouse the
+    source relation carries both as load metadata.
 #}
 {% macro read_telemetry(relation, optional_columns={}, required=true, batched=false) %}
     {{ return(adapter.dispatch('read_telemetry', 'task_watts')(relation, optional_columns, required, batched)) }}
@@ -29,13 +31,20 @@
     {%- set raw_dir = var('raw_dir') | string -%}
     {%- set batch_date = var('batch_date', none) if batched else none -%}
     {%- set file_option = ", filename = true" if batched else "" -%}
+    {#- Parquet knows each row's position; the text readers number rows in scan order, which
+        follows the sorted file list, so a file's first row is its smallest ordinal. -#}
+    {%- set text_row_number = (
+        ", ordinality - min(ordinality) over (partition by filename) as file_row_number"
+        if batched else ""
+    ) -%}
     {%- set template -%}
         (select
         {%- for column, data_type in optional_columns.items() %}
             cast(null as {{ data_type }}) as {{ column }}{{ "," if not loop.last or batched }}
         {%- endfor %}
         {%- if batched %}
-            cast(null as varchar) as filename
+            cast(null as varchar) as filename,
+            cast(null as bigint) as file_row_number
         {%- endif %}
         where false)
     {%- endset -%}
@@ -65,19 +74,20 @@
         {%- if extension == 'parquet' -%}
             {%- do readers.append(
                 "select * from read_parquet(" ~ path_list
-                ~ ", union_by_name = true, hive_partitioning = false" ~ file_option ~ ")"
+                ~ ", union_by_name = true, hive_partitioning = false" ~ file_option
+                ~ (", file_row_number = true" if batched else "") ~ ")"
             ) -%}
         {%- elif extension == 'csv' -%}
             {%- do readers.append(
-                "select * from read_csv(" ~ path_list
+                "select * exclude (ordinality)" ~ text_row_number ~ " from read_csv(" ~ path_list
                 ~ ", header = true, all_varchar = true, union_by_name = true, hive_partitioning = false"
-                ~ file_option ~ ")"
+                ~ file_option ~ ") with ordinality"
             ) -%}
         {%- else -%}
             {%- do readers.append(
-                "select * from read_json(" ~ path_list
+                "select * exclude (ordinality)" ~ text_row_number ~ " from read_json(" ~ path_list
                 ~ ", format = 'newline_delimited', union_by_name = true, hive_partitioning = false"
-                ~ file_option ~ ")"
+                ~ file_option ~ ") with ordinality"
             ) -%}
         {%- endif -%}
     {%- endfor -%}

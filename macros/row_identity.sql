@@ -1,19 +1,16 @@
 {#
     The load bookkeeping every staged row carries: the day of the partition
     it came from (date=YYYY-MM-DD in its file path; empty for a flat file),
-    the file, its content hash, and a row identity that tells identical rows
-    of one file apart by their rank among themselves (`order_column` makes
-    the rank stable). Emits select-list items ending with source_row_id.
+    the file, and the row's identity: file and 1-based row number, as the
+    reader found them (no window over the rows, so it costs nothing to build
+    and is the same every time the file is read). Emits select-list items
+    ending with source_row_id.
 #}
-{% macro row_identity_columns(order_column) %}
+{% macro row_identity_columns() %}
         cast(
             try_cast(regexp_extract(source_file, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as date
         ) as batch_date,
         source_file,
-        row_hash,
-        cast(
-            coalesce(source_file, '') || '#' || row_hash || '#'
-            || row_number() over (partition by source_file, row_hash order by {{ order_column }})
-            as varchar
-        ) as source_row_id
+        cast(coalesce(source_file, '') || '#' || cast(source_row_number as varchar) as varchar)
+            as source_row_id
 {% endmacro %}

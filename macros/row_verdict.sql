@@ -1,11 +1,16 @@
 {#
     The verdict on each checked row, shared by both inputs: `ruled` passes a
-    row when none of its rejecting flags is set; `final` marks, among the
-    passing copies of one id, every copy but the first (by batch day, then
-    time, then content) as a duplicate: the same winner whatever the file
-    order. Emits "ruled as (...), final as (...)" after a `checked` CTE.
+    row when none of its rejecting flags is set; `repeated_ids` lists the ids
+    that more than one passing row carries (a few, usually none), and only
+    their rows are ranked, so de-duplication costs a group-by, not a sort of
+    every row; `final` marks each passing copy of such an id but the first (by
+    batch day, then time, then content, then file and row) as a duplicate: the
+    same winner whatever the file order. Emits "ruled as (...), ..., final as
+    (...)" after a `checked` CTE.
 #}
-{% macro row_verdict(rejecting_flags, key, time_column, duplicate_flag) %}
+{% macro row_verdict(input_name, rejecting_flags, duplicate_flag) %}
+    {%- set key = task_watts.telemetry_contract(input_name).row_key -%}
+    {%- set time_column = {'inference_calls': 'started_at', 'task_events': 'event_at'}[input_name] -%}
 ruled as (
 
     select
@@ -18,16 +23,47 @@ ruled as (
 
 ),
 
+repeated_ids as (
+
+    select {{ key }}
+    from ruled
+    where passes_row_rules
+    group by {{ key }}
+    having count(*) > 1
+
+),
+
+later_copies as (
+
+    select source_row_id
+    from (
+        select
+            ruled.source_row_id,
+            row_number() over (
+                partition by ruled.{{ key }}
+                order by
+                    ruled.batch_date asc nulls first,
+                    ruled.{{ time_column }} asc,
+                    {{ task_watts.contract_row_hash(input_name, 'ruled') }} asc,
+                    ruled.source_row_id asc
+            ) as copy_rank
+        from ruled
+        inner join repeated_ids
+            on ruled.{{ key }} = repeated_ids.{{ key }}
+        where ruled.passes_row_rules
+    ) as ranked
+    where copy_rank > 1
+
+),
+
 final as (
 
     select
-        *,
-        passes_row_rules
-        and row_number() over (
-            partition by {{ key }}, passes_row_rules
-            order by batch_date asc nulls first, {{ time_column }} asc, row_hash asc, source_row_id asc
-        ) > 1 as {{ duplicate_flag }}
+        ruled.*,
+        later_copies.source_row_id is not null as {{ duplicate_flag }}
     from ruled
+    left join later_copies
+        on ruled.source_row_id = later_copies.source_row_id
 
 )
 {% endmacro %}

@@ -64,8 +64,9 @@
 {#
     The raw columns typed to the contract (one select-list item each, with a
     trailing comma): timestamps to UTC from ISO text or epoch numbers, ids
-    trimmed with blank as empty, codes lower-cased, the user id pseudonymised
-    and the id of the key beside it.
+    trimmed with blank as empty, codes lower-cased, the id of the pseudonym key;
+    a column to pseudonymise is still in clear here (staged_contract_rows
+    hashes it once per distinct value).
 #}
 {% macro contract_typed_columns(input_name) %}
     {%- for column in task_watts.telemetry_contract(input_name).columns %}
@@ -73,7 +74,8 @@
         {%- if 'key_id_of' in rules %}
         cast({{ task_watts.pseudonym_key_id() }} as varchar)
         {%- elif rules.get('pseudonymise', false) %}
-        cast({{ task_watts.hash_user_id('cast(' ~ column.raw_name ~ ' as varchar)') }} as varchar)
+        {#- in clear only inside this query: staged_contract_rows swaps it for its pseudonym #}
+        cast({{ column.raw_name }} as varchar)
         {%- elif column.data_type == 'timestamp' %}
         {{ task_watts.to_utc_timestamp(column.raw_name) }}
         {%- elif rules.get('blank_is_null', false) %}
@@ -87,11 +89,12 @@
 {% endmacro %}
 
 
-{#- A content hash of the staged contract columns: tells identical rows apart from copies. -#}
-{% macro contract_row_hash(input_name) %}
+{#- A content hash of the staged contract columns (of `relation` if given): orders copies of one id. -#}
+{% macro contract_row_hash(input_name, relation=none) %}
     {%- set columns = task_watts.telemetry_contract(input_name).columns -%}
-    md5(concat_ws('|', {{ columns | rejectattr('rules.key_id_of', 'defined')
-        | map(attribute='name') | join(', ') }}))
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    md5(concat_ws('|', {{ prefix }}{{ columns | rejectattr('rules.key_id_of', 'defined')
+        | map(attribute='name') | join(', ' ~ prefix) }}))
 {% endmacro %}
 
 
@@ -156,38 +159,54 @@
 
 {#
     A staging model's logical CTEs after its `source` import: `typed` (the
-    contract columns read as the contract says, plus the file each row came
-    from), `hashed` (the row's content hash) and `final` (the contract
-    columns and the load bookkeeping). Emits "typed as (...), ..., final as (...)".
+    contract columns read as the contract says, plus the file and row each
+    came from), `pseudonyms` (the keyed hash of each distinct value of a
+    column to pseudonymise: the hash is a Python function, so it runs once per
+    user, not once per row) and `final` (the contract columns, the clear
+    value replaced by its pseudonym, and the load bookkeeping). Emits
+    "typed as (...), ..., final as (...)".
 #}
 {% macro staged_contract_rows(input_name) %}
-    {%- set key = task_watts.telemetry_contract(input_name).row_key or 'null' -%}
+    {%- set pseudonymised = task_watts.telemetry_contract(input_name).columns
+        | selectattr('rules.pseudonymise', 'defined') | map(attribute='name') | list -%}
 typed as (
 
     select
         {{- task_watts.contract_typed_columns(input_name) }}
-        cast(filename as varchar) as source_file
+        cast(filename as varchar) as source_file,
+        cast(file_row_number as bigint) + 1 as source_row_number
 
     from source
 
 ),
 
-hashed as (
+{% for column in pseudonymised -%}
+pseudonyms_{{ column }} as (
 
     select
-        *,
-        {{ task_watts.contract_row_hash(input_name) }} as row_hash
-    from typed
+        clear_value,
+        cast({{ task_watts.hash_user_id('clear_value') }} as varchar) as pseudonym
+    from (select distinct {{ column }} as clear_value from typed) as distinct_values
 
 ),
 
+{% endfor -%}
 final as (
 
     select
-        {{ task_watts.contract_columns(input_name, trailing_comma=true) }}
-        {{ task_watts.row_identity_columns(key) }}
+        {% for column in task_watts.telemetry_contract(input_name).columns -%}
+            {% if column.name in pseudonymised -%}
+                pseudonyms_{{ column.name }}.pseudonym as {{ column.name }},
+            {% else -%}
+                typed.{{ column.name }},
+            {% endif -%}
+        {% endfor -%}
+        {{ task_watts.row_identity_columns() }}
 
-    from hashed
-
+    from typed
+    {% for column in pseudonymised -%}
+        left join pseudonyms_{{ column }}
+            on typed.{{ column }} = pseudonyms_{{ column }}.clear_value
+    {% endfor %}
 )
 {% endmacro %}

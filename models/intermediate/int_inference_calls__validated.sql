@@ -1,3 +1,4 @@
+{{ config(materialized='ephemeral') }}
 {#
     Every staged call of the current load with the outcome of each row-level
     rule (one flag per quarantine reason). Rows failing any rejecting rule go
@@ -63,6 +64,6 @@ checked as (
 
 ),
 
-{{ task_watts.row_verdict(rejecting_flags, 'call_id', 'started_at', 'is_duplicate_call') }}
+{{ task_watts.row_verdict('inference_calls', rejecting_flags, 'is_duplicate_call') }}
 
 select * from final

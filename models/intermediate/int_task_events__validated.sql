@@ -1,3 +1,4 @@
+{{ config(materialized='ephemeral') }}
 {#
     Every staged task event of the current load with the outcome of each
     row-level rule (one flag per quarantine reason). Of several copies of one
@@ -46,6 +47,6 @@ checked as (
 
 ),
 
-{{ task_watts.row_verdict(rejecting_flags, 'event_id', 'event_at', 'is_duplicate_event') }}
+{{ task_watts.row_verdict('task_events', rejecting_flags, 'is_duplicate_event') }}
 
 select * from final

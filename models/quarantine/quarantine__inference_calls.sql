@@ -23,7 +23,8 @@ validated_calls as (
 
 ),
 
-accepted_calls as (
+-- read only by a daily load (macros/quarantine.sql: ids an earlier day holds)
+accepted_calls as (  -- noqa: ST03
 
     select * from {{ ref('int_inference_calls__accepted') }}
 
@@ -37,7 +38,7 @@ accepted_calls as (
         ('duplicate_call', 'is_duplicate_call or is_duplicate_of_earlier_day'),
         ('no_task', 'is_no_task'),
     ]) %}
-{{ task_watts.quarantine_reasons('validated_calls', 'accepted_calls', 'is_duplicate_call', rules) }}
+{{ task_watts.quarantine_reasons('inference_calls', 'validated_calls', 'accepted_calls', 'is_duplicate_call', rules) }}
 
 final as (
 

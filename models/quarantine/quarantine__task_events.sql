@@ -19,7 +19,8 @@ validated_events as (
 
 ),
 
-accepted_events as (
+-- read only by a daily load (macros/quarantine.sql: ids an earlier day holds)
+accepted_events as (  -- noqa: ST03
 
     select * from {{ ref('int_task_events__accepted') }}
 
@@ -32,7 +33,7 @@ accepted_events as (
         ('missing_task_id', 'is_missing_task_id'),
         ('duplicate_event', 'is_duplicate_event or is_duplicate_of_earlier_day'),
     ]) %}
-{{ task_watts.quarantine_reasons('validated_events', 'accepted_events', 'is_duplicate_event', rules) }}
+{{ task_watts.quarantine_reasons('task_events', 'validated_events', 'accepted_events', 'is_duplicate_event', rules) }}
 
 final as (
 

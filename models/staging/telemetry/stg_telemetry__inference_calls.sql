@@ -1,3 +1,4 @@
+{{ config(materialized='ephemeral') }}
 {#
     The inference calls of the current load, typed to the input contract: one
     day's partition in a daily load (var('batch_date')), every file otherwise.

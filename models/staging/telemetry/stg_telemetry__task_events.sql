@@ -1,3 +1,4 @@
+{{ config(materialized='ephemeral') }}
 {#
     The task events of the current load (one day's partition in a daily load,
     every file otherwise), typed, the user id pseudonymised (keyed HMAC-SHA-256,

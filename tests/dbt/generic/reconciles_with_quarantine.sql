@@ -1,22 +1,23 @@
 {#
-    Nothing is lost: for every batch of the current load, the staged (raw) rows
-    equal the rows accepted from it plus the rows quarantined as rejected from
-    it, matched on source_row_id. Returns one row per batch whose books do not
-    balance.
+    Nothing is lost: for every batch of the current load, the raw rows read
+    (`staged`) equal the rows accepted from that batch plus the raw rows
+    quarantined as rejected from it. Counted per batch, so the test reads each
+    table once instead of matching rows. Returns one row per batch whose books
+    do not balance.
 #}
-{% test reconciles_with_quarantine(model, accepted, quarantine) %}
+{% test reconciles_with_quarantine(model, staged, quarantine) %}
 
 with
 
-staged as (
+accepted as (
 
     select * from {{ model }}
 
 ),
 
-accepted as (
+staged as (
 
-    select * from {{ accepted }}
+    select * from {{ staged }}
 
 ),
 
@@ -39,25 +40,28 @@ raw_rows as (
 accepted_rows as (
 
     select
-        accepted.batch_date,
+        batch_date,
         count(*) as accepted_rows
     from accepted
-    inner join staged
-        on accepted.source_row_id = staged.source_row_id
-    group by accepted.batch_date
+    {% if var('batch_date', none) is not none -%}
+        where batch_date = {{ task_watts.batch_date_literal() }}
+    {%- endif %}
+    group by batch_date
 
 ),
 
 rejected_rows as (
 
     select
-        quarantined.batch_date,
-        count(distinct quarantined.source_row_id) as rejected_rows
+        batch_date,
+        count(distinct source_row_id) as rejected_rows
     from quarantined
-    inner join staged
-        on quarantined.source_row_id = staged.source_row_id
-    where quarantined.is_rejected
-    group by quarantined.batch_date
+    where
+        is_rejected
+        {% if var('batch_date', none) is not none -%}
+            and batch_date = {{ task_watts.batch_date_literal() }}
+        {%- endif %}
+    group by batch_date
 
 ),
 
