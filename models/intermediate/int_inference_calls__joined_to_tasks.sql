@@ -1,25 +1,13 @@
--- depends_on: {{ ref('int_task_events__accepted') }}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='call_id',
-        on_schema_change='fail',
-        full_refresh=(var('batch_date', none) is none),
-        pre_hook="{{ task_watts.clear_current_batch() }}",
-    )
-}}
+{{ config(materialized='view') }}
 {#
-    Every accepted call with the feature and time window of its task. A daily
-    load (re)joins the day's calls and the earlier calls of every task the
-    day's events touched (a late completion, or events that arrived after
-    their calls). loaded_by_invocation marks the rows this run wrote, so that
-    pricing redoes exactly those.
+    Every accepted call with the feature and time window of its task: the
+    inference-to-task join contract. A view (its contract checks the columns
+    and types): the rows are stored once, priced, in fct_inference_call_footprint.
 #}
 
 with
 
-accepted_calls as (
+inference_calls as (
 
     select * from {{ ref('int_inference_calls__accepted') }}
 
@@ -30,35 +18,6 @@ tasks as (
     select * from {{ ref('int_tasks__rolled_up') }}
 
 ),
-
-{% if is_incremental() %}
-
-touched_tasks as (
-
-    select distinct task_id
-    from {{ ref('int_task_events__accepted') }}
-    where batch_date = {{ task_watts.batch_date_literal() }}
-
-),
-
-inference_calls as (
-
-    select * from accepted_calls
-    where
-        batch_date = {{ task_watts.batch_date_literal() }}
-        or task_id in (select touched_tasks.task_id from touched_tasks)
-
-),
-
-{% else %}
-
-    inference_calls as (
-
-        select * from accepted_calls
-
-    ),
-
-{% endif %}
 
 final as (
 
@@ -82,8 +41,7 @@ final as (
         inference_calls.output_tokens,
         inference_calls.status,
         inference_calls.measured_energy_j,
-        inference_calls.batch_date,
-        cast('{{ invocation_id }}' as varchar) as loaded_by_invocation
+        inference_calls.batch_date
 
     from inference_calls
     left join tasks

@@ -8,26 +8,28 @@
     embodied carbon. The arithmetic itself lives in python_helpers.formula.footprint, once.
 #}
 
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='call_id',
-        full_refresh=(var('batch_date', none) is none),
-        pre_hook="{{ task_watts.clear_current_batch() }}",
-    )
-}}
-{# A daily load prices only the calls the join rewrote in this run. Changing a
-   coefficient seed needs a full build (no batch_date) to reprice history. #}
+-- depends_on: {{ ref('int_task_events__accepted') }}
+{{ config(materialized='view') }}
+{#
+    A view, never stored: fct_inference_call_footprint is the one table of
+    priced calls. It holds the calls of the current load: every call in a
+    full build; in a daily load the day's calls and the earlier calls of
+    every task the day's events touched (a late completion, or events that
+    arrived after their calls), which is what the incremental call fact
+    rewrites. Changing a coefficient seed needs a full build to reprice history.
+#}
 
 with
 
-calls as (
+joined_calls as (
 
     select * from {{ ref('int_inference_calls__joined_to_tasks') }}
-    {% if is_incremental() %}
-        where loaded_by_invocation = '{{ invocation_id }}'
-    {% endif %}
+
+),
+
+accepted_calls as (
+
+    select * from {{ ref('int_inference_calls__accepted') }}
 
 ),
 
@@ -78,6 +80,35 @@ deployment_batch_sizes as (
     select * from {{ ref('deployment_batch_sizes') }}
 
 ),
+
+{% if var('batch_date', none) is not none %}
+
+touched_tasks as (
+
+    select distinct task_id
+    from {{ ref('int_task_events__accepted') }}
+    where batch_date = {{ task_watts.batch_date_literal() }}
+
+),
+
+calls as (
+
+    select * from joined_calls
+    where
+        batch_date = {{ task_watts.batch_date_literal() }}
+        or task_id in (select touched_tasks.task_id from touched_tasks)
+
+),
+
+{% else %}
+
+    calls as (
+
+        select * from joined_calls
+
+    ),
+
+{% endif %}
 
 default_cache_residual as (
 
@@ -166,9 +197,46 @@ calls_with_coefficients as (
 call_zone_years as (
 
     select distinct
-        grid_zone,
-        cast({{ dbt.date_trunc('year', 'started_at') }} as date) as call_year_start
-    from calls_with_coefficients
+        zones.grid_zone,
+        call_years.call_year_start
+    from (
+        select distinct cast({{ dbt.date_trunc('year', 'started_at') }} as date) as call_year_start
+        from accepted_calls
+    ) as call_years
+    cross join (select distinct grid_zone from datacenter_regions) as zones
+
+),
+
+-- Every batch size a call can be priced at (logged, deployment, reference or assumed), read
+-- off the curve once here; the calls then join it on equality, four times over.
+batch_sizes as (
+
+    select batch_size from accepted_calls
+    union
+    select reference_batch_size from model_energy_coefficients
+    union
+    select assumed_batch_size from deployment_batch_sizes
+    union
+    select batch_size_low from deployment_batch_sizes
+    union
+    select batch_size_high from deployment_batch_sizes
+    union
+    select {{ var('assumed_batch_size') }}
+    union
+    select {{ var('assumed_batch_size_low') }}
+    union
+    select {{ var('assumed_batch_size_high') }}
+
+),
+
+batch_curve as (
+
+    select
+        batch_sizes.batch_size,
+        {{ task_watts.batch_curve_value('bands', 'batch_sizes.batch_size') }} as relative_energy
+    from batch_sizes
+    {{ task_watts.batch_curve_join('batch_bands', 'bands', 'batch_sizes.batch_size') }}
+    where batch_sizes.batch_size is not null
 
 ),
 
@@ -239,20 +307,12 @@ final as (
             and annual_intensity.period_start < annual_intensity.call_year_start,
             false
         ) as is_grid_intensity_carried_forward,
-        {{ task_watts.batch_curve_value(
-            'batch_at_call', 'calls_with_coefficients.effective_batch_size'
-        ) }} as relative_energy_at_batch,
+        batch_at_call.relative_energy as relative_energy_at_batch,
         -- The low energy bound runs at the largest plausible batch, the high
         -- bound at the smallest.
-        {{ task_watts.batch_curve_value(
-            'batch_at_max', 'calls_with_coefficients.effective_batch_size_max'
-        ) }} as relative_energy_at_batch_low,
-        {{ task_watts.batch_curve_value(
-            'batch_at_min', 'calls_with_coefficients.effective_batch_size_min'
-        ) }} as relative_energy_at_batch_high,
-        {{ task_watts.batch_curve_value(
-            'batch_at_reference', 'calls_with_coefficients.reference_batch_size'
-        ) }} as relative_energy_at_reference_batch,
+        batch_at_max.relative_energy as relative_energy_at_batch_low,
+        batch_at_min.relative_energy as relative_energy_at_batch_high,
+        batch_at_reference.relative_energy as relative_energy_at_reference_batch,
         -- The power envelope is physics only where the hardware is known: a
         -- vendor's proxy GPUs are an assumption for embodied carbon, not a
         -- record of what served the call.
@@ -282,18 +342,14 @@ final as (
             calls_with_coefficients.grid_zone = annual_intensity.grid_zone
             and cast({{ dbt.date_trunc('year', 'calls_with_coefficients.started_at') }} as date)
             = annual_intensity.call_year_start
-    {{ task_watts.batch_curve_join(
-        'batch_bands', 'batch_at_call', 'calls_with_coefficients.effective_batch_size'
-    ) }}
-    {{ task_watts.batch_curve_join(
-        'batch_bands', 'batch_at_max', 'calls_with_coefficients.effective_batch_size_max'
-    ) }}
-    {{ task_watts.batch_curve_join(
-        'batch_bands', 'batch_at_min', 'calls_with_coefficients.effective_batch_size_min'
-    ) }}
-    {{ task_watts.batch_curve_join(
-        'batch_bands', 'batch_at_reference', 'calls_with_coefficients.reference_batch_size'
-    ) }}
+    left join batch_curve as batch_at_call
+        on calls_with_coefficients.effective_batch_size = batch_at_call.batch_size
+    left join batch_curve as batch_at_max
+        on calls_with_coefficients.effective_batch_size_max = batch_at_max.batch_size
+    left join batch_curve as batch_at_min
+        on calls_with_coefficients.effective_batch_size_min = batch_at_min.batch_size
+    left join batch_curve as batch_at_reference
+        on calls_with_coefficients.reference_batch_size = batch_at_reference.batch_size
     left join accelerators
         on calls_with_coefficients.replica_gpu_type = accelerators.gpu_type
 

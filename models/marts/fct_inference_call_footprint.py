@@ -1,4 +1,7 @@
-"""One row per inference call with its energy, carbon, water and the coefficients used."""
+"""One row per inference call with its energy, carbon, water and the coefficients used.
+
+Incremental: a daily load rewrites the calls int_inference_calls__priced holds for it (the
+day's calls and those of tasks its events touched); a full build writes every call."""
 
 import narwhals as nw
 
@@ -6,6 +9,10 @@ from python_helpers.formula.footprint import price_calls
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key="call_id",
+    )
     priced_calls = nw.from_native(dbt.ref("int_inference_calls__priced"))
     return nw.to_native(price_calls(priced_calls))

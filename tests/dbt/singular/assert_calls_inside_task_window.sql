@@ -9,7 +9,7 @@ with
 
 calls as (
 
-    select * from {{ ref('int_inference_calls__joined_to_tasks') }}
+    select * from {{ ref('fct_inference_call_footprint') }}
 
 ),
 
@@ -27,18 +27,18 @@ final as (
         tasks.terminal_outcome,
         calls.started_at,
         calls.ended_at,
-        calls.task_started_at,
-        calls.task_ended_at
+        tasks.started_at as task_started_at,
+        tasks.ended_at as task_ended_at
     from calls
     inner join tasks
         on calls.task_id = tasks.task_id
     where
         calls.started_at
-        < calls.task_started_at - interval '{{ var("call_window_tolerance_minutes") }} minutes'
+        < tasks.started_at - interval '{{ var("call_window_tolerance_minutes") }} minutes'
         or (
             tasks.terminal_outcome != 'open'
             and calls.ended_at
-            > calls.task_ended_at + interval '{{ var("call_window_tolerance_minutes") }} minutes'
+            > tasks.ended_at + interval '{{ var("call_window_tolerance_minutes") }} minutes'
         )
 
 )

@@ -7,7 +7,7 @@ with
 
 priced_calls as (
 
-    select * from {{ ref('int_inference_calls__priced') }}
+    select * from {{ ref('fct_inference_call_footprint') }}
 
 ),
 
