@@ -53,18 +53,8 @@
     {%- endif -%}
     {%- set files = task_watts.telemetry_files(raw_dir, name, batch_date) -%}
     {%- if files | length == 0 -%}
-        {%- if required and batch_date is not none -%}
-            {{ exceptions.raise_compiler_error(
-                "No telemetry file for '" ~ name ~ "' of batch " ~ batch_date ~ " in raw_dir '"
-                ~ raw_dir ~ "': expected files under " ~ name ~ "/date=" ~ batch_date ~ "/."
-            ) }}
-        {%- elif required -%}
-            {{ exceptions.raise_compiler_error(
-                "No telemetry file for '" ~ name ~ "' in raw_dir '" ~ raw_dir ~ "': expected "
-                ~ name ~ ".parquet, .csv, .jsonl/.ndjson/.json, or a folder " ~ name
-                ~ "/**/ of such files. Set TASK_WATTS_RAW_DIR (or --vars raw_dir) to the folder "
-                ~ "that holds them."
-            ) }}
+        {%- if required -%}
+            {{ exceptions.raise_compiler_error(task_watts.missing_telemetry_message(name, raw_dir, batch_date)) }}
         {%- endif -%}
         {{ return(template) }}
     {%- endif -%}
@@ -130,4 +120,49 @@
         {%- do files.append((row[0], row[1])) -%}
     {%- endfor -%}
     {{ return(files) }}
+{% endmacro %}
+
+
+{# Why a required telemetry input cannot be read, naming the input, the folder and what is expected. #}
+{% macro missing_telemetry_message(name, raw_dir, batch_date=none) %}
+    {%- if batch_date is not none -%}
+        {{ return(
+            "No telemetry file for '" ~ name ~ "' of batch " ~ batch_date ~ " in raw_dir '"
+            ~ raw_dir ~ "': expected files under " ~ name ~ "/date=" ~ batch_date ~ "/."
+        ) }}
+    {%- endif -%}
+    {{ return(
+        "No telemetry file for '" ~ name ~ "' in raw_dir '" ~ raw_dir ~ "': expected "
+        ~ name ~ ".parquet, .csv, .jsonl/.ndjson/.json, or a folder " ~ name
+        ~ "/**/ of such files. Set TASK_WATTS_RAW_DIR (or --vars raw_dir) to the folder "
+        ~ "that holds them."
+    ) }}
+{% endmacro %}
+
+
+{#
+    on-run-start: fail before any node when a required input has no file. Staging is
+    ephemeral, and dbt reports an ephemeral model's compile error on the models that read it
+    without its message; failing here first shows the message, and leaves the warehouse as
+    it was. On a warehouse the inputs are tables, checked by dbt itself.
+#}
+{% macro refuse_missing_telemetry() %}
+    {{ return(adapter.dispatch('refuse_missing_telemetry', 'task_watts')()) }}
+{% endmacro %}
+
+
+{% macro default__refuse_missing_telemetry() %}
+{% endmacro %}
+
+
+{% macro duckdb__refuse_missing_telemetry() %}
+    {%- if execute -%}
+        {%- set raw_dir = var('raw_dir') | string -%}
+        {%- set batch_date = var('batch_date', none) -%}
+        {%- for name in ['inference_calls', 'task_events'] -%}
+            {%- if task_watts.telemetry_files(raw_dir, name, batch_date) | length == 0 -%}
+                {{ exceptions.raise_compiler_error(task_watts.missing_telemetry_message(name, raw_dir, batch_date)) }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
 {% endmacro %}

@@ -194,16 +194,26 @@ calls_with_coefficients as (
 
 -- Annual figures are published late: a call is priced with the latest year
 -- published at or before it (the year used is recorded, never hidden).
+call_years as (
+
+    select distinct cast({{ dbt.date_trunc('year', 'started_at') }} as date) as call_year_start
+    from accepted_calls
+
+),
+
+grid_zones as (
+
+    select distinct grid_zone from datacenter_regions
+
+),
+
 call_zone_years as (
 
-    select distinct
-        zones.grid_zone,
+    select
+        grid_zones.grid_zone,
         call_years.call_year_start
-    from (
-        select distinct cast({{ dbt.date_trunc('year', 'started_at') }} as date) as call_year_start
-        from accepted_calls
-    ) as call_years
-    cross join (select distinct grid_zone from datacenter_regions) as zones
+    from call_years
+    cross join grid_zones
 
 ),
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import duckdb
 
 from python_helpers.project import PROJECT_ROOT
-from python_helpers.tools.reference import compare
+from python_helpers.tools.reference import RAW_COUNT, compare
 from python_helpers.tools.sample_workload import SAMPLE_MARKER, write_sample_workload
 
 CALLS, EVENTS, GRID = "inference_calls", "task_events", "grid_intensity_hourly.csv"
@@ -233,7 +233,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     )  # fmt: skip
     start = time.perf_counter()
-    comparison = compare(full_db, reference_db)
+    with duckdb.connect() as con:
+        raw_rows = {
+            key: con.execute(
+                f"select count(*) from read_parquet('{raw_days / name}/*/*.parquet')"
+            ).fetchall()[0][0]
+            for name, key in RAW_COUNT.items()
+        }
+    comparison = compare(full_db, reference_db, raw_rows=raw_rows)
     compare_seconds = time.perf_counter() - start
 
     previous = all_days_but(raw_days, out / "raw_but_last_day", last_day)
@@ -261,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )  # fmt: skip
     daily_nodes = node_seconds(daily_target)
-    daily_comparison = compare(daily_db, reference_db, reconcile=False)
+    daily_comparison = compare(daily_db, reference_db, raw_rows=raw_rows)
     load_after = os.getloadavg()
 
     full, reference, daily = phases[1], phases[2], phases[4]

@@ -1,4 +1,5 @@
-"""Daily incremental loads: day by day equals one full build, and re-running a day is a no-op.
+"""Daily incremental loads: day by day equals one full build, re-running a day is a no-op, and
+a day whose build fails leaves every table as it was.
 
 Three days of a generated workload are written as ``date=YYYY-MM-DD`` folders (calls by start
 day, events by event day), with two cross-day twists: day 2 replays a call of day 1, and the
@@ -19,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from python_helpers.ops.daily_load import LOADED, load_day, run_dbt_build
+from python_helpers.ops.daily_load import FAILED, LOADED, load_day, run_dbt_build
 from python_helpers.tools.sample_workload import write_sample_workload
 
 pytestmark = pytest.mark.e2e
@@ -111,6 +112,17 @@ def test_day_by_day_equals_full_build_and_rerun_is_idempotent(
     paths = {"target_path": tmp_path / "target", "log_path": tmp_path / "logs"}
 
     for i, day in enumerate(DAYS):
+        if i == 2:
+            # A day whose build fails a test (here the energy-conservation tolerance is set
+            # impossible) is rolled back: every public table as it was, no log left behind.
+            before = snapshot(daily_db)
+            failed = load_day(raw, day, daily_db, extra_vars={"energy_conservation_rel_tol": -1},
+                              **paths)  # fmt: skip
+            assert failed.exit_code == FAILED, "\n".join(failed.messages)
+            assert "energy" in "\n".join(failed.messages)
+            assert same(before, snapshot(daily_db)) == []
+            leftovers = {p.name for p in daily_db.parent.iterdir()} - {daily_db.name}
+            assert not {n for n in leftovers if n.startswith(daily_db.name)}, leftovers
         result = load_day(raw, day, daily_db, **paths)
         assert result.exit_code == LOADED, "\n".join(result.messages)
         if i == 1:

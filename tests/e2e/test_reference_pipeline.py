@@ -36,7 +36,7 @@ def test_reference_equals_the_marts_and_a_perturbed_coefficient_is_caught(
     assert counts["raw_calls"] == counts["accepted_calls"] + counts["rejected_calls"] > 0
     assert counts["raw_events"] == counts["accepted_events"] + counts["rejected_events"] > 0
 
-    comparison = compare(harness.database(sample_project), run.db_path)
+    comparison = compare(harness.database(sample_project), run.db_path, raw_rows=run.counts)
     assert comparison.equal, comparison.render()
     assert comparison.worst < TIGHT, comparison.render()
     assert all(n > 0 for n, _ in comparison.rows.values())
@@ -114,6 +114,6 @@ def test_reference_equals_the_marts_on_partitioned_broken_input(tmp_path: Path) 
     assert {"bad_timestamp", "duplicate_call", "unknown_model", "unknown_status",
             "invalid_value", "no_task", "tokens_out_of_range", "unknown_event_type",
             "unknown_feature", "missing_task_id"} <= reasons  # fmt: skip
-    comparison = compare(db, run.db_path)
+    comparison = compare(db, run.db_path, raw_rows=run.counts)
     assert comparison.equal, comparison.render()
     assert comparison.worst < TIGHT, comparison.render()

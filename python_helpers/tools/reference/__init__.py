@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
@@ -53,6 +53,9 @@ OPTIONAL_COLUMNS: Final = {
 }
 
 #: The outputs compared with the dbt warehouse: table -> key column.
+#: The key of ReferenceRun.counts holding each input's raw rows.
+RAW_COUNT: Final = {"inference_calls": "raw_calls", "task_events": "raw_events"}
+
 COMPARED: Final = {
     "fct_inference_call_footprint": "call_id",
     "fct_task_footprint": "task_id",
@@ -352,14 +355,17 @@ NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|D
 
 
 def compare(
-    dbt_db: Path, reference_db: Path, rel_tol: float = 1e-9, reconcile: bool = True
+    dbt_db: Path,
+    reference_db: Path,
+    rel_tol: float = 1e-9,
+    raw_rows: Mapping[str, int] | None = None,
 ) -> Comparison:
     """Compare every shared column of the compared tables, row by row on their keys.
 
     Numbers must agree within ``rel_tol`` (relative to the larger magnitude; NULL only with
     NULL), everything else exactly; row counts must be equal, quarantine counts per reason
-    equal, and (``reconcile``, a full build only: after a daily load the staged rows are the
-    last day's) in the dbt warehouse raw rows = accepted + rejected rows for both inputs.
+    equal, and, given ``raw_rows`` (the raw rows of each input as the reference read them:
+    ``ReferenceRun.counts``), the dbt warehouse's accepted + rejected rows must add up to them.
     """
     result = Comparison()
     with duckdb.connect() as con:
@@ -426,16 +432,16 @@ def compare(
                 result.problems.append(
                     f"quarantine__{name} per reason: dbt {counts['d']}, reference {counts['r']}"
                 )
-            staged, kept, rejected = con.execute(f"""
+            kept, rejected = con.execute(f"""
                 select
-                    (select count(*) from d.main.stg_telemetry__{name}),
                     (select count(*) from d.main.{accepted}),
                     (select count(distinct source_row_id) from d.main.quarantine__{name}
                      where is_rejected)
             """).fetchone()  # fmt: skip
-            if reconcile and staged != kept + rejected:
+            raw = None if raw_rows is None else raw_rows[RAW_COUNT[name]]
+            if raw is not None and raw != kept + rejected:
                 result.problems.append(
-                    f"{name} in dbt: {staged} raw rows != {kept} accepted + {rejected} rejected"
+                    f"{name} in dbt: {raw} raw rows != {kept} accepted + {rejected} rejected"
                 )
     return result
 
@@ -459,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(run.render())
     if args.compare is None:
         return 0
-    comparison = compare(args.compare, args.db)
+    comparison = compare(args.compare, args.db, raw_rows=run.counts)
     print(comparison.render())
     return 0 if comparison.equal else 1
 
