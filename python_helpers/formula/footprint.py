@@ -355,3 +355,16 @@ def roll_up_tasks(call_footprint: nw.LazyFrame, tasks: nw.LazyFrame) -> nw.LazyF
         nw.col("call_count", "failed_call_count", *TASK_SUM_COLUMNS).fill_null(0)
     )
     return zero_filled.select(*TASK_FOOTPRINT_COLUMNS)
+
+
+def tasks_to_refresh(
+    refresh: nw.LazyFrame, call_footprint: nw.LazyFrame, tasks: nw.LazyFrame
+) -> tuple[nw.LazyFrame, nw.LazyFrame]:
+    """The calls and tasks of the task ids in ``refresh`` (a frame with a ``task_id`` column).
+
+    A daily load rolls up only these tasks; every other task keeps the row the previous load
+    wrote. Semi joins, so the engine reads the large frames once and keeps only the matches."""
+    return (
+        call_footprint.join(refresh, on="task_id", how="semi"),
+        tasks.join(refresh, on="task_id", how="semi"),
+    )
