@@ -1,8 +1,8 @@
 {#
     The load bookkeeping every staged row carries: the day of the partition
     it came from (date=YYYY-MM-DD in its file path; empty for a flat file),
-    the file, and the row's identity: file and 1-based row number, as the
-    reader found them (no window over the rows, so it costs nothing to build
+    the file, the row's 1-based number in it, and the two as one identity
+    `<file>#<n>` (source_row_id), as the reader found them (no window over the rows, so it costs nothing to build
     and is the same every time the file is read). Emits select-list items
     ending with source_row_id.
 #}
@@ -11,6 +11,7 @@
             try_cast(regexp_extract(source_file, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as date
         ) as batch_date,
         source_file,
+        source_row_number,
         cast(coalesce(source_file, '') || '#' || cast(source_row_number as varchar) as varchar)
             as source_row_id
 {% endmacro %}

@@ -27,7 +27,9 @@ final as (
     select
         {{ task_watts.contract_columns('inference_calls', 'validated_calls', trailing_comma=true) }}
         validated_calls.batch_date,
-        validated_calls.source_row_id
+        -- where the row came from; as two columns, the file name compresses to nothing
+        validated_calls.source_file,
+        validated_calls.source_row_number
 
     from validated_calls
     {% if is_incremental() %}

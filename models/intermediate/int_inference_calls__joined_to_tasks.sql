@@ -15,7 +15,7 @@ inference_calls as (
 
 tasks as (
 
-    select * from {{ ref('int_tasks__rolled_up') }}
+    select * from {{ ref('int_tasks__matured') }}
 
 ),
 

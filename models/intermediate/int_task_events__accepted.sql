@@ -27,7 +27,9 @@ final as (
     select
         {{ task_watts.contract_columns('task_events', 'validated_events', trailing_comma=true) }}
         validated_events.batch_date,
-        validated_events.source_row_id
+        -- where the row came from; as two columns, the file name compresses to nothing
+        validated_events.source_file,
+        validated_events.source_row_number
 
     from validated_events
     {% if is_incremental() %}

@@ -7,9 +7,10 @@
     the window it has timed out: abandoned without saying so, and its energy is
     waste charged to the tasks that completed.
 
-    A daily load recomputes the tasks int_tasks__to_refresh lists (the day's,
-    and those pending before it: the horizon moved for them); a timed-out or
-    terminal task with nothing new keeps its outcome.
+    The one stored table of tasks (int_tasks__rolled_up is ephemeral). A daily
+    load recomputes the tasks int_tasks__to_refresh lists (the day's, and those
+    pending before it: the horizon moved for them); a timed-out or terminal
+    task with nothing new keeps its outcome.
 #}
 {{
     config(
@@ -22,16 +23,9 @@
 
 with
 
-rolled_up_tasks as (
+tasks as (
 
     select * from {{ ref('int_tasks__rolled_up') }}
-
-),
-
--- read only by a daily load
-tasks_to_refresh as (  -- noqa: ST03
-
-    select * from {{ ref('int_tasks__to_refresh') }}
 
 ),
 
@@ -52,27 +46,6 @@ accepted_calls as (
     select * from {{ ref('int_inference_calls__accepted') }}
 
 ),
-
-{% if is_incremental() %}
-
-tasks as (
-
-    select rolled_up_tasks.*
-    from rolled_up_tasks
-    inner join tasks_to_refresh
-        on rolled_up_tasks.task_id = tasks_to_refresh.task_id
-
-),
-
-{% else %}
-
-    tasks as (
-
-        select * from rolled_up_tasks
-
-    ),
-
-{% endif %}
 
 horizon as (
 

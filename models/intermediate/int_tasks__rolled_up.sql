@@ -1,16 +1,11 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='task_id',
-        full_refresh=(var('batch_date', none) is none),
-    )
-}}
+{{ config(materialized='ephemeral') }}
 {#
-    One row per task from all its accepted events. A daily load recomputes only
-    the tasks its day touched, from every event of those tasks (the scan starts
-    at the earliest event any of them has): a completion arriving days after
-    the calls updates the task's outcome.
+    One row per task from all its accepted events: the terminal outcome, the
+    attempts, the time window and the mean quality rating. Ephemeral: it is
+    stored once, with its maturity, in int_tasks__matured. In a daily load it
+    rolls up only the tasks int_tasks__to_refresh lists (from every event of
+    those tasks, whatever day it came in): a completion arriving days after the
+    calls updates the task's outcome.
 #}
 
 with
@@ -21,38 +16,21 @@ accepted_events as (
 
 ),
 
-{% if is_incremental() %}
+-- read only by a daily load
+tasks_to_refresh as (  -- noqa: ST03
 
-batch_tasks as (
-
-    select distinct task_id from accepted_events
-    where batch_date = {{ task_watts.batch_date_literal() }}
+    select * from {{ ref('int_tasks__to_refresh') }}
 
 ),
 
-scan_start as (
-
-    select min(first_event_at) as first_event_at
-    from (
-        select accepted_events.event_at as first_event_at
-        from accepted_events
-        where accepted_events.batch_date = {{ task_watts.batch_date_literal() }}
-        union all
-        select earlier.first_event_at
-        from {{ this }} as earlier
-        inner join batch_tasks
-            on earlier.task_id = batch_tasks.task_id
-    ) as starts
-
-),
+{% if var('batch_date', none) is not none %}
 
 task_events as (
 
     select accepted_events.*
     from accepted_events
-    inner join batch_tasks
-        on accepted_events.task_id = batch_tasks.task_id
-    where accepted_events.event_at >= (select scan_start.first_event_at from scan_start)
+    inner join tasks_to_refresh
+        on accepted_events.task_id = tasks_to_refresh.task_id
 
 ),
 
@@ -72,8 +50,6 @@ rolled_up as (
         task_id,
         min(feature) as feature,
         count(distinct feature) as feature_count,
-        min(user_id_hash) as user_id_hash,
-        min(user_pseudonym_key_id) as user_pseudonym_key_id,
         coalesce(
             min(case when event_type = 'started' then event_at end),
             min(event_at)
@@ -100,8 +76,6 @@ final as (
         task_id,
         feature,
         feature_count,
-        user_id_hash,
-        user_pseudonym_key_id,
         -- A completion wins over an escalation or abandon logged for an earlier
         -- attempt: the user got what they came for.
         case

@@ -15,7 +15,7 @@ calls as (
 
 tasks as (
 
-    select * from {{ ref('int_tasks__rolled_up') }}
+    select * from {{ ref('int_tasks__matured') }}
 
 ),
 

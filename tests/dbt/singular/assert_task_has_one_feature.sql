@@ -4,7 +4,7 @@ with
 
 tasks as (
 
-    select * from {{ ref('int_tasks__rolled_up') }}
+    select * from {{ ref('int_tasks__matured') }}
 
 ),
 
