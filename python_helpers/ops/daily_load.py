@@ -179,19 +179,28 @@ def load_day(
 
     roll_back_interrupted_load(db_path)
     existed = db_path.exists()
+    seeded = False
     if existed:
         with duckdb.connect(str(db_path)) as con:
             con.execute("checkpoint")  # nothing of an earlier session waits in the log
+            tables = {
+                name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()
+            }
+            seeded = {p.stem for p in (PROJECT_ROOT / "seeds").glob("*.csv")} <= tables
     marker = _loading_marker(db_path)
     marker.touch()
     dbt_vars = {"batch_date": batch_date.isoformat(), **(extra_vars or {})}
     saved = os.environ.get(DEFER_CHECKPOINT)
     os.environ[DEFER_CHECKPOINT] = "1"
     try:
-        # Unit tests check the SQL, not the day's data: CI and every full build run them.
+        # Unit tests check the SQL and the seeds are the coefficients: neither changes with a
+        # day's data, so every full build (and CI) runs them and a daily load does not (but
+        # loads the seeds into a warehouse that has none yet). A changed seed needs a full
+        # build anyway, to reprice history.
+        excluded = ["test_type:unit"] + (["resource_type:seed"] if seeded else [])
         ok, failures = run_dbt_build(
             raw_dir, db_path, dbt_vars, target_path, log_path,
-            extra_args=["--exclude", "test_type:unit"],
+            extra_args=["--exclude", *excluded],
         )  # fmt: skip
     finally:
         if saved is None:

@@ -134,6 +134,12 @@ def test_day_by_day_equals_full_build_and_rerun_is_idempotent(
     dup = [r for r in loaded["quarantine__inference_calls"] if r[5] == replayed]
     assert [(r[0], r[3], r[4]) for r in dup] == [(DAYS[1], "duplicate_call", True)]
 
+    # The day's load tested the day's rows, not the whole warehouse (var daily_test_scope).
+    compiled = {p.name: p.read_text() for p in (tmp_path / "target").rglob("*.sql")}
+    day_literal = f"date '{DAYS[-1].isoformat()}'"
+    assert day_literal in compiled["unique_int_inference_calls__accepted_call_id.sql"]
+    assert "int_tasks__to_refresh" in compiled["unique_fct_task_footprint_task_id.sql"]
+
     # Re-running the last day changes nothing.
     again = load_day(raw, DAYS[-1], daily_db, **paths)
     assert again.exit_code == LOADED, "\n".join(again.messages)

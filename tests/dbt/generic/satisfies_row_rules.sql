@@ -6,7 +6,7 @@
     one declaration, so this test can never disagree with the quarantine or
     the gate about what a valid row is. It stands in for NOT NULL constraints:
     staging is ephemeral, and the accepted table is the first the rows land in.
-    In a daily load only the day's rows are checked: earlier days passed then.
+    In a daily load only the day's rows are checked (var daily_test_scope).
 #}
 {% test satisfies_row_rules(model, input_name) %}
 
@@ -19,12 +19,15 @@
     {%- do conditions.extend(rule_conditions) -%}
 {%- endfor %}
 
-select *
-from {{ model }} as checked
-where
-    {{ task_watts.any_of(conditions) }}
-    {% if var('batch_date', none) is not none -%}
-        and checked.batch_date = {{ task_watts.batch_date_literal() }}
-    {%- endif %}
+with
+
+checked as (
+
+    select * from {{ model }}
+
+)
+
+select * from checked
+where {{ task_watts.any_of(conditions) }}
 
 {% endtest %}
