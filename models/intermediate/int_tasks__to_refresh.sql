@@ -56,11 +56,32 @@ previously_pending as (
 
 ),
 
-final as (
+refreshed as (
 
     select task_id from touched
     union
     select task_id from previously_pending
+
+),
+
+final as (
+
+    select
+        refreshed.task_id,
+        {% if previous_tasks is not none -%}
+            -- Where the task counted before (a late started event can move it to another
+            -- day): the feature-day marts recompute the old day as well as the new one.
+            previous.feature as previous_feature,
+            cast(previous.started_at as date) as previous_task_date
+        {%- else -%}
+            cast(null as varchar) as previous_feature,
+            cast(null as date) as previous_task_date
+        {%- endif %}
+    from refreshed
+    {% if previous_tasks is not none -%}
+        left join {{ previous_tasks }} as previous
+            on refreshed.task_id = previous.task_id
+    {%- endif %}
 
 )
 
@@ -68,7 +89,10 @@ final as (
 
     final as (
 
-        select cast(null as varchar) as task_id
+        select
+            cast(null as varchar) as task_id,
+            cast(null as varchar) as previous_feature,
+            cast(null as date) as previous_task_date
         where false
 
     )

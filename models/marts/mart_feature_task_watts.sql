@@ -11,7 +11,30 @@
     the newest days show no end-of-period spike. Token, batch and cache
     columns describe calls, not outcomes: they cover every call of the day's
     tasks, pending ones included.
+
+    Incremental: a daily load recomputes only the feature-days of the tasks it
+    refreshed (int_tasks__to_refresh: where they start now and where they
+    started before), deleting those rows first; a full build rebuilds every day.
 #}
+-- depends_on: {{ ref('int_tasks__to_refresh') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        full_refresh=(var('batch_date', none) is none),
+        pre_hook="""
+            {% if is_incremental() %}
+                delete from {{ this }} where feature_day_id in (
+                    {{ task_watts.refreshed_feature_days(
+                        ref('fct_task_footprint'), ref('int_tasks__to_refresh')
+                    ) }}
+                )
+            {% else %}
+                select 1
+            {% endif %}
+        """,
+    )
+}}
 
 with
 
@@ -26,6 +49,40 @@ call_footprint as (
     select * from {{ ref('fct_inference_call_footprint') }}
 
 ),
+
+{% if is_incremental() %}
+
+tasks_to_refresh as (
+
+    select * from {{ ref('int_tasks__to_refresh') }}
+
+),
+
+refreshed_days as (
+
+    {{ task_watts.refreshed_feature_days('task_footprint', 'tasks_to_refresh') }}
+
+),
+
+scoped_tasks as (
+
+    select task_footprint.*
+    from task_footprint
+    where
+        task_footprint.feature || '|' || cast(cast(task_footprint.started_at as date) as varchar)
+        in (select refreshed_days.feature_day_id from refreshed_days)
+
+),
+
+{% else %}
+
+    scoped_tasks as (
+
+        select * from task_footprint
+
+    ),
+
+{% endif %}
 
 tasks_by_day as (
 
@@ -54,7 +111,7 @@ tasks_by_day as (
         sum(case when quality_score is not null then 1 else 0 end) as rated_tasks,
         sum(quality_score) as quality_score_sum
 
-    from task_footprint
+    from scoped_tasks
     where not is_pending
     group by feature, cast(started_at as date)
 
@@ -68,7 +125,7 @@ pending_by_day as (
         count(*) as pending_tasks,
         sum(facility_wh) as pending_facility_wh
 
-    from task_footprint
+    from scoped_tasks
     where is_pending
     group by feature, cast(started_at as date)
 
@@ -112,7 +169,7 @@ calls_by_day as (
         sum(case when call_footprint.energy_method = 'measured' then 1 else 0 end) as measured_calls
 
     from call_footprint
-    inner join task_footprint
+    inner join scoped_tasks as task_footprint
         on call_footprint.task_id = task_footprint.task_id
     group by task_footprint.feature, cast(task_footprint.started_at as date)
 

@@ -7,7 +7,27 @@
     figure is a ratio of sums carried alongside it, so a quarter or a year is
     the same ratio of the summed months (the semantic layer's metrics, or the
     report's roll-up).
+
+    Incremental: a daily load recomputes only the model-months its day's calls
+    fall in, deleting those rows first; a full build rebuilds every month.
 #}
+-- depends_on: {{ ref('int_inference_calls__accepted') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        full_refresh=(var('batch_date', none) is none),
+        pre_hook="""
+            {% if is_incremental() %}
+                delete from {{ this }} where model_efficiency_id in (
+                    {{ task_watts.refreshed_model_months(ref('int_inference_calls__accepted')) }}
+                )
+            {% else %}
+                select 1
+            {% endif %}
+        """,
+    )
+}}
 
 with
 
@@ -17,7 +37,23 @@ call_footprint as (
 
 ),
 
-calls as (
+{% if is_incremental() %}
+
+accepted_calls as (
+
+    select * from {{ ref('int_inference_calls__accepted') }}
+
+),
+
+refreshed_months as (
+
+    {{ task_watts.refreshed_model_months('accepted_calls') }}
+
+),
+
+{% endif %}
+
+all_calls as (
 
     select
         *,
@@ -25,6 +61,17 @@ calls as (
         cast({{ dbt.date_trunc('month', 'started_at') }} as date) as month_start
 
     from call_footprint
+
+),
+
+calls as (
+
+    select * from all_calls
+    {% if is_incremental() %}
+        where
+            model || '|' || accelerator || '|' || cast(month_start as varchar)
+            in (select refreshed_months.model_efficiency_id from refreshed_months)
+    {% endif %}
 
 ),
 

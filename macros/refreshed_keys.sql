@@ -1,0 +1,33 @@
+{# The keys of the marts a daily load recomputes (their incremental filters and pre-hooks). #}
+
+{#
+    The feature x task-day keys a daily load recomputes in mart_feature_task_watts: the days
+    the refreshed tasks (int_tasks__to_refresh) start on now, and the days they started on
+    before the load. Emits a select of feature_day_id; used by the mart and its pre-hook.
+#}
+{% macro refreshed_feature_days(task_footprint, tasks_to_refresh) %}
+    select task_footprint.feature || '|' || cast(cast(task_footprint.started_at as date) as varchar)
+        as feature_day_id
+    from {{ task_footprint }} as task_footprint
+    inner join {{ tasks_to_refresh }} as tasks_to_refresh
+        on task_footprint.task_id = tasks_to_refresh.task_id
+    union
+    select tasks_to_refresh.previous_feature || '|' || cast(tasks_to_refresh.previous_task_date as varchar)
+    from {{ tasks_to_refresh }} as tasks_to_refresh
+    where tasks_to_refresh.previous_feature is not null
+{% endmacro %}
+
+
+{#
+    The model x accelerator x month keys a daily load recomputes in mart_model_efficiency:
+    those of the calls accepted from the day (a call's model, accelerator and start never
+    change, so no other month moves). Emits a select of model_efficiency_id.
+#}
+{% macro refreshed_model_months(accepted_calls) %}
+    select distinct
+        accepted_calls.model || '|' || coalesce(accepted_calls.gpu_type, 'vendor') || '|'
+        || cast(cast({{ dbt.date_trunc('month', 'accepted_calls.started_at') }} as date) as varchar)
+            as model_efficiency_id
+    from {{ accepted_calls }} as accepted_calls
+    where accepted_calls.batch_date = {{ task_watts.batch_date_literal() }}
+{% endmacro %}
