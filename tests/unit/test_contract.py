@@ -34,13 +34,18 @@ def contract_meta(column: dict) -> dict | None:
 
 @pytest.mark.parametrize("name", sorted(INPUTS))
 def test_a_column_dbt_requires_is_one_the_gate_requires(name: str) -> None:
-    """dbt fails the build on an empty not_null column; the gate must block that day first."""
+    """satisfies_row_rules fails the build on an empty column that is neither nullable nor
+    optional; the gate must block such a day first, and require nothing more."""
+    gate_requires = {spec.name: spec.not_null for spec in CONTRACTS[name]}
+    checked = 0
     for column in staging_columns(INPUTS[name]):
         rules = contract_meta(column)
-        constrained = any(c["type"] == "not_null" for c in column.get("constraints", []))
-        if rules is not None and constrained:
-            assert not rules.get("nullable", False), column["name"]
-            assert not rules.get("optional", False), column["name"]
+        if rules is None or "key_id_of" in rules:
+            continue
+        dbt_requires = not rules.get("nullable", False) and not rules.get("optional", False)
+        assert gate_requires[rules.get("raw_name", column["name"])] == dbt_requires, column
+        checked += 1
+    assert checked == len(gate_requires) > 0
 
 
 @pytest.mark.parametrize("name", sorted(INPUTS))
