@@ -166,3 +166,31 @@
         {%- endfor -%}
     {%- endif -%}
 {% endmacro %}
+
+
+{#
+    The column types of what read_telemetry returned (name -> DuckDB type, names lower-case),
+    read from the files' schemas before the query runs: staging reads a value by its type
+    (to_utc_timestamp). Empty while parsing and on a warehouse (values are read the general way).
+#}
+{% macro telemetry_column_types(telemetry) %}
+    {{ return(adapter.dispatch('telemetry_column_types', 'task_watts')(telemetry)) }}
+{% endmacro %}
+
+
+{% macro default__telemetry_column_types(telemetry) %}
+    {{ return({}) }}
+{% endmacro %}
+
+
+{% macro duckdb__telemetry_column_types(telemetry) %}
+    {%- if not execute -%}
+        {{ return({}) }}
+    {%- endif -%}
+    {%- set described = run_query('describe select * from ' ~ telemetry) -%}
+    {%- set types = {} -%}
+    {%- for row in described.rows -%}
+        {%- do types.update({row[0] | lower: row[1] | upper}) -%}
+    {%- endfor -%}
+    {{ return(types) }}
+{% endmacro %}

@@ -7,11 +7,15 @@
     ending with source_row_id.
 #}
 {% macro row_identity_columns() %}
-        cast(
-            try_cast(regexp_extract(source_file, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as date
-        ) as batch_date,
+        {{ task_watts.batch_date_of('source_file') }} as batch_date,
         source_file,
         source_row_number,
         cast(coalesce(source_file, '') || '#' || cast(source_row_number as varchar) as varchar)
             as source_row_id
 {% endmacro %}
+
+
+{# The day of the load a file belongs to: date=YYYY-MM-DD in its path; empty for a flat file. #}
+{% macro batch_date_of(file_column) %}
+    cast(try_cast(regexp_extract({{ file_column }}, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as date)
+{%- endmacro %}

@@ -68,7 +68,7 @@
     a column to pseudonymise is still in clear here (staged_contract_rows
     hashes it once per distinct value).
 #}
-{% macro contract_typed_columns(input_name) %}
+{% macro contract_typed_columns(input_name, source_types={}) %}
     {%- for column in task_watts.telemetry_contract(input_name).columns %}
         {%- set rules = column.rules -%}
         {%- if 'key_id_of' in rules %}
@@ -77,7 +77,7 @@
         {#- in clear only inside this query: staged_contract_rows swaps it for its pseudonym #}
         cast({{ column.raw_name }} as varchar)
         {%- elif column.data_type == 'timestamp' %}
-        {{ task_watts.to_utc_timestamp(column.raw_name) }}
+        {{ task_watts.to_utc_timestamp(column.raw_name, source_types.get(column.raw_name | lower)) }}
         {%- elif rules.get('blank_is_null', false) %}
         cast({{ task_watts.blank_to_null(column.raw_name) }} as {{ column.data_type }})
         {%- elif rules.get('lowercase', false) %}
@@ -159,20 +159,21 @@
 
 {#
     A staging model's logical CTEs after its `source` import: `typed` (the
-    contract columns read as the contract says, plus the file and row each
+    contract columns read as the contract says, by their raw types
+    `source_types` when known (telemetry_column_types), plus the file and row each
     came from), `pseudonyms` (the keyed hash of each distinct value of a
     column to pseudonymise: the hash is a Python function, so it runs once per
     user, not once per row) and `final` (the contract columns, the clear
     value replaced by its pseudonym, and the load bookkeeping). Emits
     "typed as (...), ..., final as (...)".
 #}
-{% macro staged_contract_rows(input_name) %}
+{% macro staged_contract_rows(input_name, source_types={}) %}
     {%- set pseudonymised = task_watts.telemetry_contract(input_name).columns
         | selectattr('rules.pseudonymise', 'defined') | map(attribute='name') | list -%}
 typed as (
 
     select
-        {{- task_watts.contract_typed_columns(input_name) }}
+        {{- task_watts.contract_typed_columns(input_name, source_types) }}
         cast(filename as varchar) as source_file,
         cast(file_row_number as bigint) + 1 as source_row_number
 

@@ -8,29 +8,50 @@
     offset converts to UTC, a naive value is taken as UTC), a native
     timestamp, or a number of seconds, milliseconds, microseconds or
     nanoseconds since the Unix epoch, told apart by magnitude (1e11 s is the
-    year 5138; 1e11 ms is 1973).
+    year 5138; 1e11 ms is 1973). `source_type` is the raw column's type when
+    known (staging reads it off the files before the query runs): a native
+    timestamp is then cast as it is and a number read as a number, instead of
+    trying every reading of every value through text, which costs more than
+    reading the file.
 #}
-{% macro to_utc_timestamp(column) %}
-    {{ return(adapter.dispatch('to_utc_timestamp', 'task_watts')(column)) }}
+{% macro to_utc_timestamp(column, source_type=none) %}
+    {{ return(adapter.dispatch('to_utc_timestamp', 'task_watts')(column, source_type)) }}
 {% endmacro %}
 
-{% macro default__to_utc_timestamp(column) %}
+{% macro default__to_utc_timestamp(column, source_type=none) %}
     cast({{ column }} as timestamp)
 {% endmacro %}
 
-{% macro duckdb__to_utc_timestamp(column) %}
+{% macro duckdb__to_utc_timestamp(column, source_type=none) %}
+    {%- set kind = (source_type or '') | upper -%}
+    {%- set numeric = ['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT',
+        'UINTEGER', 'UBIGINT', 'FLOAT', 'DOUBLE', 'REAL'] -%}
+    {%- if kind.startswith('TIMESTAMP') or kind == 'DATE' -%}
+        {#- the session is UTC, so a zoned value converts to UTC -#}
+        cast(cast({{ column }} as timestamptz) as timestamp)
+    {%- elif kind in numeric or kind.startswith('DECIMAL') -%}
+        {{ task_watts.epoch_to_timestamp('cast(' ~ column ~ ' as double)') }}
+    {%- else -%}
     case
         when try_cast(cast({{ column }} as varchar) as double) is null
             then cast(cast({{ column }} as timestamptz) as timestamp)
-        when abs(try_cast(cast({{ column }} as varchar) as double)) < 1e11
-            then make_timestamp(cast(round(try_cast(cast({{ column }} as varchar) as double) * 1e6) as bigint))
-        when abs(try_cast(cast({{ column }} as varchar) as double)) < 1e14
-            then make_timestamp(cast(round(try_cast(cast({{ column }} as varchar) as double) * 1e3) as bigint))
-        when abs(try_cast(cast({{ column }} as varchar) as double)) < 1e17
-            then make_timestamp(cast(round(try_cast(cast({{ column }} as varchar) as double)) as bigint))
-        else make_timestamp(cast(round(try_cast(cast({{ column }} as varchar) as double) / 1e3) as bigint))
+        else {{ task_watts.epoch_to_timestamp('try_cast(cast(' ~ column ~ ' as varchar) as double)') }}
     end
+    {%- endif -%}
 {% endmacro %}
+
+{#- Seconds, milliseconds, microseconds or nanoseconds since the epoch, told apart by magnitude. -#}
+{% macro epoch_to_timestamp(number) %}
+    case
+        when abs({{ number }}) < 1e11
+            then make_timestamp(cast(round({{ number }} * 1e6) as bigint))
+        when abs({{ number }}) < 1e14
+            then make_timestamp(cast(round({{ number }} * 1e3) as bigint))
+        when abs({{ number }}) < 1e17
+            then make_timestamp(cast(round({{ number }}) as bigint))
+        else make_timestamp(cast(round({{ number }} / 1e3) as bigint))
+    end
+{%- endmacro %}
 
 
 {# An id or label with any surrounding whitespace (tabs, newlines, NBSP) removed; blank -> null. #}

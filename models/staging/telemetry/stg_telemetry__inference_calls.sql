@@ -9,18 +9,20 @@
     surrounding whitespace, and a blank id is no id.
 #}
 
+{%- set telemetry = read_telemetry(
+    source('telemetry', 'inference_calls'),
+    optional_columns=task_watts.contract_optional_columns('inference_calls'),
+    batched=true,
+) %}
+
 with
 
 source as (
 
-    select * from {{ read_telemetry(
-        source('telemetry', 'inference_calls'),
-        optional_columns=task_watts.contract_optional_columns('inference_calls'),
-        batched=true,
-    ) }}
+    select * from {{ telemetry }}
 
 ),
 
-{{ task_watts.staged_contract_rows('inference_calls') }}
+{{ task_watts.staged_contract_rows('inference_calls', task_watts.telemetry_column_types(telemetry)) }}
 
 select * from final

@@ -10,18 +10,20 @@
 {#- Refuses real telemetry under the public demo key (macros/hash_user_id.sql). #}
 {%- do task_watts.pseudonym_key_source() %}
 
+{%- set telemetry = read_telemetry(
+    source('telemetry', 'task_events'),
+    optional_columns=task_watts.contract_optional_columns('task_events'),
+    batched=true,
+) %}
+
 with
 
 source as (
 
-    select * from {{ read_telemetry(
-        source('telemetry', 'task_events'),
-        optional_columns=task_watts.contract_optional_columns('task_events'),
-        batched=true,
-    ) }}
+    select * from {{ telemetry }}
 
 ),
 
-{{ task_watts.staged_contract_rows('task_events') }}
+{{ task_watts.staged_contract_rows('task_events', task_watts.telemetry_column_types(telemetry)) }}
 
 select * from final

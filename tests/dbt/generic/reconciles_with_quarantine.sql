@@ -1,11 +1,12 @@
 {#
-    Nothing is lost: for every batch of the current load, the raw rows read
-    (`staged`) equal the rows accepted from that batch plus the raw rows
-    quarantined as rejected from it. Counted per batch, so the test reads each
-    table once instead of matching rows. Returns one row per batch whose books
-    do not balance.
+    Nothing is lost: for every batch of the current load, the rows of the raw
+    files (`raw`, the telemetry source) equal the rows accepted from that
+    batch plus the raw rows quarantined as rejected from it. Counted per
+    batch, so the test reads each table once instead of matching rows, and
+    counts the raw files' rows without parsing them. Returns one row per
+    batch whose books do not balance.
 #}
-{% test reconciles_with_quarantine(model, staged, quarantine) %}
+{% test reconciles_with_quarantine(model, raw, quarantine) %}
 
 with
 
@@ -15,9 +16,13 @@ accepted as (
 
 ),
 
-staged as (
+raw_files as (
 
-    select * from {{ staged }}
+    select
+        filename,
+        count(*) as raw_rows
+    from {{ task_watts.read_telemetry(raw, batched=true) }} as raw_read
+    group by filename
 
 ),
 
@@ -30,10 +35,10 @@ quarantined as (
 raw_rows as (
 
     select
-        batch_date,
-        count(*) as raw_rows
-    from staged
-    group by batch_date
+        {{ task_watts.batch_date_of('filename') }} as batch_date,
+        sum(raw_rows) as raw_rows
+    from raw_files
+    group by {{ task_watts.batch_date_of('filename') }}
 
 ),
 
