@@ -31,3 +31,16 @@
     from {{ accepted_calls }} as accepted_calls
     where accepted_calls.batch_date = {{ task_watts.batch_date_literal() }}
 {% endmacro %}
+
+
+{#
+    Pre-hook of a mart a daily load merges into: delete the rows whose key is in `keys_sql`
+    (the mart then appends them recomputed). Does nothing in a full build.
+#}
+{% macro delete_refreshed(key_column, keys_sql) %}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ key_column }} in ({{ keys_sql }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}

@@ -22,17 +22,7 @@
         materialized='incremental',
         incremental_strategy='append',
         full_refresh=(var('batch_date', none) is none),
-        pre_hook="""
-            {% if is_incremental() %}
-                delete from {{ this }} where feature_day_id in (
-                    {{ task_watts.refreshed_feature_days(
-                        ref('fct_task_footprint'), ref('int_tasks__to_refresh')
-                    ) }}
-                )
-            {% else %}
-                select 1
-            {% endif %}
-        """,
+        pre_hook="{{ task_watts.delete_refreshed('feature_day_id', task_watts.refreshed_feature_days(ref('fct_task_footprint'), ref('int_tasks__to_refresh'))) }}",
     )
 }}
 

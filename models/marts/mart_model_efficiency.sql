@@ -17,15 +17,7 @@
         materialized='incremental',
         incremental_strategy='append',
         full_refresh=(var('batch_date', none) is none),
-        pre_hook="""
-            {% if is_incremental() %}
-                delete from {{ this }} where model_efficiency_id in (
-                    {{ task_watts.refreshed_model_months(ref('int_inference_calls__accepted')) }}
-                )
-            {% else %}
-                select 1
-            {% endif %}
-        """,
+        pre_hook="{{ task_watts.delete_refreshed('model_efficiency_id', task_watts.refreshed_model_months(ref('int_inference_calls__accepted'))) }}",
     )
 }}
 

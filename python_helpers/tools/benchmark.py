@@ -156,7 +156,8 @@ def node_seconds(target_path: Path) -> dict[str, object]:
     by_type: dict[str, float] = {}
     timed = []
     for r in results:
-        kind, name = r["unique_id"].split(".")[0], r["unique_id"].split(".")[-1]
+        # <type>.<project>.<name>[.<hash of a generic test's arguments>]
+        kind, name = r["unique_id"].split(".")[0], r["unique_id"].split(".")[2]
         by_type[kind] = by_type.get(kind, 0.0) + r["execution_time"]
         timed.append((kind, name, r["execution_time"]))
     timed.sort(key=lambda item: item[2], reverse=True)
