@@ -44,3 +44,19 @@
         select 1
     {%- endif -%}
 {% endmacro %}
+
+
+{#
+    The quarters a daily load recomputes in the task-quarter marts: those the refreshed tasks
+    (int_tasks__to_refresh) start in now and started in before. Emits a select of quarter_start.
+#}
+{% macro refreshed_task_quarters(task_footprint, tasks_to_refresh) %}
+    select cast({{ dbt.date_trunc('quarter', 'task_footprint.started_at') }} as date) as quarter_start
+    from {{ task_footprint }} as task_footprint
+    inner join {{ tasks_to_refresh }} as tasks_to_refresh
+        on task_footprint.task_id = tasks_to_refresh.task_id
+    union
+    select cast({{ dbt.date_trunc('quarter', 'tasks_to_refresh.previous_task_date') }} as date)
+    from {{ tasks_to_refresh }} as tasks_to_refresh
+    where tasks_to_refresh.previous_task_date is not null
+{% endmacro %}

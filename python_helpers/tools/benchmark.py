@@ -27,9 +27,11 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -86,6 +88,30 @@ def _mb(path: Path) -> float | None:
     return path.stat().st_size / 1024**2 if path.exists() else None
 
 
+class _PeakRss(threading.Thread):
+    """The child's own peak resident memory (VmHWM), read from /proc while it runs.
+
+    Not wait4's ru_maxrss: Linux carries a process's high-water mark across fork and exec, so a
+    child started by this (large) benchmark process would report this process's peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.status = Path(f"/proc/{pid}/status")
+        self.stop = threading.Event()
+        self.mb: float | None = None
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                text = self.status.read_text()
+            except OSError:  # the child is gone
+                return
+            hwm = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
+            if hwm:
+                self.mb = max(self.mb or 0.0, int(hwm.group(1)) / 1024)
+            self.stop.wait(0.1)
+
+
 def measure(name: str, argv: list[str], env: dict[str, str], log: Path, output: Path | None):
     """Run ``argv`` as a child process; its wall and CPU time, peak RSS and output file size."""
     start = time.perf_counter()
@@ -95,8 +121,12 @@ def measure(name: str, argv: list[str], env: dict[str, str], log: Path, output: 
         process = subprocess.Popen(
             argv, cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
         )
-        # wait4: this child's own usage, its reaped children included (ru_maxrss in KiB).
+        peak = _PeakRss(process.pid)
+        peak.start()
+        # wait4: this child's own CPU time, its reaped children included.
         _, status, usage = os.wait4(process.pid, 0)
+        peak.stop.set()
+        peak.join()
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{name} failed (exit {os.waitstatus_to_exitcode(status)}); see {log}")
@@ -104,7 +134,7 @@ def measure(name: str, argv: list[str], env: dict[str, str], log: Path, output: 
         name,
         wall,
         usage.ru_utime + usage.ru_stime,
-        usage.ru_maxrss / 1024,
+        peak.mb,
         _mb(output) if output else None,
     )
 

@@ -32,6 +32,7 @@ TABLES = (
     "fct_task_footprint",
     "mart_feature_task_watts",
     "mart_model_efficiency",
+    "mart_feature_model_quarter",
     "quarantine__inference_calls",
     "quarantine__task_events",
 )

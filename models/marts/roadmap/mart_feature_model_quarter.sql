@@ -5,7 +5,20 @@
     each task counts once. Latency is per attempt: the task's summed call
     time divided by its attempts (an attempt with a tool step waits for both
     calls), and the feature catalogue's target is a p95 of that.
+
+    Incremental: a daily load recomputes only the quarters its refreshed tasks
+    start in (now and before), deleting those rows first; percentiles cannot be
+    summed, so a touched quarter is recomputed from all of its tasks.
 #}
+-- depends_on: {{ ref('int_tasks__to_refresh') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        full_refresh=(var('batch_date', none) is none),
+        pre_hook="{{ task_watts.delete_refreshed('quarter_start', task_watts.refreshed_task_quarters(ref('fct_task_footprint'), ref('int_tasks__to_refresh'))) }}",
+    )
+}}
 
 with
 
@@ -15,11 +28,60 @@ call_footprint as (
 
 ),
 
-task_footprint as (
+all_task_footprint as (
 
     select * from {{ ref('fct_task_footprint') }}
 
 ),
+
+{% if is_incremental() %}
+
+tasks_to_refresh as (
+
+    select * from {{ ref('int_tasks__to_refresh') }}
+
+),
+
+refreshed_quarters as (
+
+    {{ task_watts.refreshed_task_quarters('all_task_footprint', 'tasks_to_refresh') }}
+
+),
+
+task_footprint as (
+
+    select all_task_footprint.*
+    from all_task_footprint
+    where
+        cast({{ dbt.date_trunc('quarter', 'all_task_footprint.started_at') }} as date)
+        in (select refreshed_quarters.quarter_start from refreshed_quarters)
+
+),
+
+task_calls as (
+
+    select call_footprint.*
+    from call_footprint
+    inner join task_footprint
+        on call_footprint.task_id = task_footprint.task_id
+
+),
+
+{% else %}
+
+    task_footprint as (
+
+        select * from all_task_footprint
+
+    ),
+
+    task_calls as (
+
+        select * from call_footprint
+
+    ),
+
+{% endif %}
 
 task_model_energy as (
 
@@ -33,7 +95,7 @@ task_model_energy as (
         sum(facility_wh) as model_facility_wh,
         sum({{ dbt.datediff('started_at', 'ended_at', 'millisecond') }}) as model_call_ms
 
-    from call_footprint
+    from task_calls
     where has_task
     group by task_id, model, model_tier, provider, gpu_type, region
 
