@@ -33,6 +33,7 @@ TABLES = (
     "mart_feature_task_watts",
     "mart_model_efficiency",
     "mart_feature_model_quarter",
+    "mart_shifting_what_if",
     "quarantine__inference_calls",
     "quarantine__task_events",
 )

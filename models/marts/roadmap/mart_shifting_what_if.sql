@@ -14,11 +14,24 @@
 
     The two are alternatives, not combined: the hourly profile of another
     region is not known. Savings are location-based gCO2e.
+
+    Incremental: a daily load recomputes only the quarters its calls and
+    refreshed tasks fall in, deleting those rows first.
 #}
+-- depends_on: {{ ref('int_tasks__to_refresh') }}
+-- depends_on: {{ ref('int_inference_calls__accepted') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        full_refresh=(var('batch_date', none) is none),
+        pre_hook="{{ task_watts.delete_refreshed('quarter_start', task_watts.refreshed_call_quarters(ref('fct_inference_call_footprint'), ref('int_inference_calls__accepted'), ref('fct_task_footprint'), ref('int_tasks__to_refresh'))) }}",
+    )
+}}
 
 with
 
-call_footprint as (
+all_call_footprint as (
 
     select * from {{ ref('fct_inference_call_footprint') }}
 
@@ -41,6 +54,64 @@ task_footprint as (
     select * from {{ ref('fct_task_footprint') }}
 
 ),
+
+{% if is_incremental() %}
+
+accepted_calls as (
+
+    select * from {{ ref('int_inference_calls__accepted') }}
+
+),
+
+tasks_to_refresh as (
+
+    select * from {{ ref('int_tasks__to_refresh') }}
+
+),
+
+refreshed_quarters as (
+
+    {{ task_watts.refreshed_call_quarters(
+        'all_call_footprint', 'accepted_calls', 'task_footprint', 'tasks_to_refresh'
+    ) }}
+
+),
+
+call_footprint as (
+
+    select all_call_footprint.*
+    from all_call_footprint
+    where
+        cast({{ dbt.date_trunc('quarter', 'all_call_footprint.started_at') }} as date)
+        in (select refreshed_quarters.quarter_start from refreshed_quarters)
+
+),
+
+quarter_tasks as (
+
+    select task_footprint.*
+    from task_footprint
+    where
+        cast({{ dbt.date_trunc('quarter', 'task_footprint.started_at') }} as date)
+        in (select refreshed_quarters.quarter_start from refreshed_quarters)
+
+),
+
+{% else %}
+
+    call_footprint as (
+
+        select * from all_call_footprint
+
+    ),
+
+    quarter_tasks as (
+
+        select * from task_footprint
+
+    ),
+
+{% endif %}
 
 deferrable_calls as (
 
@@ -207,7 +278,7 @@ completed as (
         cast({{ dbt.date_trunc('quarter', 'started_at') }} as date) as quarter_start,
         sum(case when is_completed then 1 else 0 end) as completed_tasks
 
-    from task_footprint
+    from quarter_tasks
     where not is_pending
     group by feature, cast({{ dbt.date_trunc('quarter', 'started_at') }} as date)
 
