@@ -79,3 +79,10 @@
     union
     {{ task_watts.refreshed_task_quarters(task_footprint, tasks_to_refresh) }}
 {% endmacro %}
+
+
+{#- True when `timestamp_column` falls in a quarter the CTE `quarters` (quarter_start) lists. -#}
+{% macro in_refreshed_quarter(timestamp_column, quarters='refreshed_quarters') %}
+    cast({{ dbt.date_trunc('quarter', timestamp_column) }} as date)
+    in (select {{ quarters }}.quarter_start from {{ quarters }})
+{%- endmacro %}

@@ -52,9 +52,7 @@ task_footprint as (
 
     select all_task_footprint.*
     from all_task_footprint
-    where
-        cast({{ dbt.date_trunc('quarter', 'all_task_footprint.started_at') }} as date)
-        in (select refreshed_quarters.quarter_start from refreshed_quarters)
+    where {{ task_watts.in_refreshed_quarter('all_task_footprint.started_at') }}
 
 ),
 

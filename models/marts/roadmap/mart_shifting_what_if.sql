@@ -81,9 +81,7 @@ call_footprint as (
 
     select all_call_footprint.*
     from all_call_footprint
-    where
-        cast({{ dbt.date_trunc('quarter', 'all_call_footprint.started_at') }} as date)
-        in (select refreshed_quarters.quarter_start from refreshed_quarters)
+    where {{ task_watts.in_refreshed_quarter('all_call_footprint.started_at') }}
 
 ),
 
@@ -91,9 +89,7 @@ quarter_tasks as (
 
     select task_footprint.*
     from task_footprint
-    where
-        cast({{ dbt.date_trunc('quarter', 'task_footprint.started_at') }} as date)
-        in (select refreshed_quarters.quarter_start from refreshed_quarters)
+    where {{ task_watts.in_refreshed_quarter('task_footprint.started_at') }}
 
 ),
 
