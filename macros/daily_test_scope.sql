@@ -5,7 +5,9 @@
     same tests when they were loaded, so testing them again would cost the
     whole warehouse every day. A full build tests every row. The scope of each
     table is var('daily_test_scope') ({schema} is the table's own schema); a
-    test's own `where` config still applies.
+    test's own `where` config still applies. A test whose verdict is about the
+    whole table (one pseudonym key across every row, a share of all calls)
+    says so with `meta: {whole_table_in_daily_loads: true}` and is not scoped.
 
     Overrides dbt's get_where_subquery (the hook dbt gives for filtering what a
     generic test reads); singular tests read their refs whole.
@@ -16,7 +18,8 @@
     {%- if where -%}
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
-    {%- set scope = var('daily_test_scope', {}).get(relation.identifier) -%}
+    {%- set whole_table = (config.get('meta') or {}).get('whole_table_in_daily_loads', false) -%}
+    {%- set scope = none if whole_table else var('daily_test_scope', {}).get(relation.identifier) -%}
     {%- if scope and var('batch_date', none) is not none -%}
         {%- set schema = adapter.quote(relation.database) ~ '.' ~ adapter.quote(relation.schema) -%}
         {%- do conditions.append('(' ~ scope | replace('{batch_date}', task_watts.batch_date_literal())

@@ -21,9 +21,11 @@ Exit codes: 0 loaded, 1 dbt build failed (warehouse unchanged), 2 blocked by the
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -150,8 +152,30 @@ def _discard_log(db_path: Path, keep_file: bool) -> None:
         db_path.unlink(missing_ok=True)
 
 
+@contextmanager
+def _load_lock(db_path: Path) -> Iterator[None]:
+    """One load at a time per warehouse: an exclusive lock on ``<warehouse>.lock``, held for the
+    whole load (the OS releases it if the process dies). So a marker found under the lock is
+    always a load that died, never one still running."""
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(
+                f"another daily load of {db_path} is running ({lock_path} is locked); "
+                "wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def roll_back_interrupted_load(db_path: Path) -> bool:
-    """Roll back a daily load that was killed midway (its marker file is still there)."""
+    """Roll back a daily load that was killed midway (its marker file is still there).
+
+    Call it only under the load lock (load_day does)."""
     marker = _loading_marker(Path(db_path))
     if not marker.exists():
         return False
@@ -177,6 +201,22 @@ def load_day(
         messages.append(f"batch {batch_date} blocked: nothing loaded, {db_path} unchanged")
         return LoadResult(BLOCKED, gate, messages)
 
+    with _load_lock(db_path):
+        return _build_day(raw_dir, batch_date, db_path, gate, messages, target_path, log_path,
+                          extra_vars)  # fmt: skip
+
+
+def _build_day(
+    raw_dir: Path,
+    batch_date: date,
+    db_path: Path,
+    gate: GateReport,
+    messages: list[str],
+    target_path: Path | None,
+    log_path: Path | None,
+    extra_vars: dict[str, Any] | None,
+) -> LoadResult:
+    """The dbt half of load_day, under the warehouse's load lock."""
     roll_back_interrupted_load(db_path)
     existed = db_path.exists()
     seeded = False
