@@ -72,8 +72,6 @@ MODEL_EFFICIENCY_COLUMNS: Final = (
     "accelerator_wh_per_1k_tokens", "facility_wh_per_1k_tokens", "gco2e_per_1k_tokens",
     "cache_hit_rate", "calls_with_batch_size", "mean_batch_size",
 )  # fmt: skip
-#: Columns never compared: who wrote a row, and when.
-NOT_COMPARED: Final = {"loaded_by_invocation"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,8 +376,8 @@ def compare(
                 for db in ("d", "r")
             )
             wanted = MODEL_EFFICIENCY_COLUMNS if table == "mart_model_efficiency" else r_cols
-            shared = [c for c in wanted if c in d_cols and c in r_cols and c not in NOT_COMPARED]
-            missing = [c for c in wanted if c not in d_cols and c not in NOT_COMPARED]
+            shared = [c for c in wanted if c in d_cols and c in r_cols]
+            missing = [c for c in wanted if c not in d_cols]
             if missing:
                 result.problems.append(f"{table}: columns missing in the dbt warehouse: {missing}")
             n_dbt, n_ref = (
