@@ -1,18 +1,13 @@
 {#
-    The load bookkeeping every staged row carries: the day of the partition
-    it came from (date=YYYY-MM-DD in its file path; empty for a flat file),
-    the file, the row's 1-based number in it, and the two as one identity
-    `<file>#<n>` (source_row_id), as the reader found them (no window over the rows, so it costs nothing to build
-    and is the same every time the file is read). Emits select-list items
-    ending with source_row_id.
+    A row's identity as the quarantine reports it: `<file>#<n>`, the file it
+    was read from and its 1-based number there, as the reader found them (no
+    window over the rows, so it is the same every time the file is read).
+    Staged rows carry the two parts as columns; only the quarantine's few rows
+    pay for the string.
 #}
-{% macro row_identity_columns() %}
-        {{ task_watts.batch_date_of('source_file') }} as batch_date,
-        source_file,
-        source_row_number,
-        cast(coalesce(source_file, '') || '#' || cast(source_row_number as varchar) as varchar)
-            as source_row_id
-{% endmacro %}
+{% macro source_row_id(file_column, row_number_column) %}
+    cast(coalesce({{ file_column }}, '') || '#' || cast({{ row_number_column }} as varchar) as varchar)
+{%- endmacro %}
 
 
 {# The day of the load a file belongs to: date=YYYY-MM-DD in its path; empty for a flat file. #}

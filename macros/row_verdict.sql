@@ -35,17 +35,21 @@ repeated_ids as (
 
 later_copies as (
 
-    select source_row_id
+    select
+        source_file,
+        source_row_number
     from (
         select
-            ruled.source_row_id,
+            ruled.source_file,
+            ruled.source_row_number,
             row_number() over (
                 partition by ruled.{{ key }}
                 order by
                     ruled.batch_date asc nulls first,
                     ruled.{{ time_column }} asc,
                     {{ task_watts.contract_row_hash(input_name, 'ruled') }} asc,
-                    ruled.source_row_id asc
+                    ruled.source_file asc,
+                    ruled.source_row_number asc
             ) as copy_rank
         from ruled
         inner join repeated_ids
@@ -60,10 +64,12 @@ final as (
 
     select
         ruled.*,
-        later_copies.source_row_id is not null as {{ duplicate_flag }}
+        later_copies.source_file is not null as {{ duplicate_flag }}
     from ruled
     left join later_copies
-        on ruled.source_row_id = later_copies.source_row_id
+        on
+            ruled.source_file = later_copies.source_file
+            and ruled.source_row_number = later_copies.source_row_number
 
 )
 {% endmacro %}

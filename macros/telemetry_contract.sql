@@ -45,7 +45,45 @@
 {% macro contract_columns(input_name, relation=none, trailing_comma=false) %}
     {%- set columns = task_watts.telemetry_contract(input_name).columns -%}
     {%- for column in columns %}
+        {%- if column.rules.get('pseudonymise', false) %}
+        pseudonyms_{{ column.name }}.pseudonym as {{ column.name }}{{ ',' if trailing_comma or not loop.last }}
+        {%- else %}
         {{ relation ~ '.' if relation else '' }}{{ column.name }}{{ ',' if trailing_comma or not loop.last }}
+        {%- endif %}
+    {%- endfor %}
+{% endmacro %}
+
+
+{#
+    The pseudonyms a stored model swaps in for the clear values of `relation`
+    (staged rows carry a column to pseudonymise in clear, under its raw name):
+    the keyed hash is a Python function, so it runs once per distinct value,
+    and only over the rows the model stores - the quarantine hashes its few
+    rows, not the whole load. `pseudonym_lookups` emits one CTE per such
+    column ("pseudonyms_<column> as (...),"); `pseudonym_joins` the matching
+    left joins for the model's `from`; contract_columns then selects the
+    pseudonym under the contract name.
+#}
+{% macro pseudonym_lookups(input_name, relation) %}
+    {%- for column in task_watts.telemetry_contract(input_name).columns
+        if column.rules.get('pseudonymise', false) %}
+pseudonyms_{{ column.name }} as (
+
+    select
+        clear_value,
+        cast({{ task_watts.hash_user_id('clear_value') }} as varchar) as pseudonym
+    from (select distinct {{ column.raw_name }} as clear_value from {{ relation }}) as distinct_values
+
+),
+    {% endfor -%}
+{% endmacro %}
+
+
+{% macro pseudonym_joins(input_name, relation) %}
+    {%- for column in task_watts.telemetry_contract(input_name).columns
+        if column.rules.get('pseudonymise', false) %}
+    left join pseudonyms_{{ column.name }}
+        on {{ relation }}.{{ column.raw_name }} = pseudonyms_{{ column.name }}.clear_value
     {%- endfor %}
 {% endmacro %}
 
@@ -65,16 +103,17 @@
     The raw columns typed to the contract (one select-list item each, with a
     trailing comma): timestamps to UTC from ISO text or epoch numbers, ids
     trimmed with blank as empty, codes lower-cased, the id of the pseudonym key;
-    a column to pseudonymise is still in clear here (staged_contract_rows
-    hashes it once per distinct value).
+    a column to pseudonymise is still in clear here, under its raw name
+    (pseudonym_lookups hashes it in the models that store rows).
 #}
 {% macro contract_typed_columns(input_name, source_types={}) %}
     {%- for column in task_watts.telemetry_contract(input_name).columns %}
         {%- set rules = column.rules -%}
+        {#- in clear, under its raw name, only inside the query: the stored models swap it for its pseudonym #}
+        {%- set staged_name = column.raw_name if rules.get('pseudonymise', false) else column.name -%}
         {%- if 'key_id_of' in rules %}
         cast({{ task_watts.pseudonym_key_id() }} as varchar)
         {%- elif rules.get('pseudonymise', false) %}
-        {#- in clear only inside this query: staged_contract_rows swaps it for its pseudonym #}
         cast({{ column.raw_name }} as varchar)
         {%- elif column.data_type == 'timestamp' %}
         {{ task_watts.to_utc_timestamp(column.raw_name, source_types.get(column.raw_name | lower)) }}
@@ -84,17 +123,24 @@
         cast(lower({{ column.raw_name }}) as {{ column.data_type }})
         {%- else %}
         cast({{ column.raw_name }} as {{ column.data_type }})
-        {%- endif %} as {{ column.name }},
+        {%- endif %} as {{ staged_name }},
     {%- endfor %}
 {% endmacro %}
 
 
-{#- A content hash of the staged contract columns (of `relation` if given): orders copies of one id. -#}
+{#- A content hash of the staged contract columns (of `relation` if given), pseudonyms in place of
+    clear values (as stored, so the hash does not depend on the raw id): orders copies of one id. -#}
 {% macro contract_row_hash(input_name, relation=none) %}
     {%- set columns = task_watts.telemetry_contract(input_name).columns -%}
     {%- set prefix = relation ~ '.' if relation else '' -%}
-    md5(concat_ws('|', {{ prefix }}{{ columns | rejectattr('rules.key_id_of', 'defined')
-        | map(attribute='name') | join(', ' ~ prefix) }}))
+    md5(concat_ws('|'
+        {%- for column in columns if 'key_id_of' not in column.rules -%}
+            {%- if column.rules.get('pseudonymise', false) -%}
+                , {{ task_watts.hash_user_id(prefix ~ column.raw_name) | trim }}
+            {%- else -%}
+                , {{ prefix }}{{ column.name }}
+            {%- endif -%}
+        {%- endfor %}))
 {% endmacro %}
 
 
@@ -161,15 +207,12 @@
     A staging model's logical CTEs after its `source` import: `typed` (the
     contract columns read as the contract says, by their raw types
     `source_types` when known (telemetry_column_types), plus the file and row each
-    came from), `pseudonyms` (the keyed hash of each distinct value of a
-    column to pseudonymise: the hash is a Python function, so it runs once per
-    user, not once per row) and `final` (the contract columns, the clear
-    value replaced by its pseudonym, and the load bookkeeping). Emits
-    "typed as (...), ..., final as (...)".
+    came from) and `final` (those and the load bookkeeping). A column to
+    pseudonymise stays in clear under its raw name: only the models that
+    store rows hash it (pseudonym_lookups), and only for the rows they keep.
+    Emits "typed as (...), final as (...)".
 #}
 {% macro staged_contract_rows(input_name, source_types={}) %}
-    {%- set pseudonymised = task_watts.telemetry_contract(input_name).columns
-        | selectattr('rules.pseudonymise', 'defined') | map(attribute='name') | list -%}
 typed as (
 
     select
@@ -181,33 +224,13 @@ typed as (
 
 ),
 
-{% for column in pseudonymised -%}
-pseudonyms_{{ column }} as (
-
-    select
-        clear_value,
-        cast({{ task_watts.hash_user_id('clear_value') }} as varchar) as pseudonym
-    from (select distinct {{ column }} as clear_value from typed) as distinct_values
-
-),
-
-{% endfor -%}
 final as (
 
     select
-        {% for column in task_watts.telemetry_contract(input_name).columns -%}
-            {% if column.name in pseudonymised -%}
-                pseudonyms_{{ column.name }}.pseudonym as {{ column.name }},
-            {% else -%}
-                typed.{{ column.name }},
-            {% endif -%}
-        {% endfor -%}
-        {{ task_watts.row_identity_columns() }}
+        typed.*,
+        {{ task_watts.batch_date_of('typed.source_file') }} as batch_date
 
     from typed
-    {% for column in pseudonymised -%}
-        left join pseudonyms_{{ column }}
-            on typed.{{ column }} = pseudonyms_{{ column }}.clear_value
-    {% endfor %}
+
 )
 {% endmacro %}

@@ -40,17 +40,19 @@ accepted_calls as (  -- noqa: ST03
     ]) %}
 {{ task_watts.quarantine_reasons('inference_calls', 'validated_calls', 'accepted_calls', 'is_duplicate_call', rules) }}
 
+{{ task_watts.pseudonym_lookups('inference_calls', 'reasons') }}
 final as (
 
     select
-        batch_date,
-        source_file,
-        source_row_id,
-        reason,
-        is_rejected,
-        {{ task_watts.contract_columns('inference_calls') }}
+        reasons.batch_date,
+        reasons.source_file,
+        {{ task_watts.source_row_id('reasons.source_file', 'reasons.source_row_number') }} as source_row_id,
+        reasons.reason,
+        reasons.is_rejected,
+        {{ task_watts.contract_columns('inference_calls', 'reasons') }}
 
     from reasons
+    {{- task_watts.pseudonym_joins('inference_calls', 'reasons') }}
 
 )
 

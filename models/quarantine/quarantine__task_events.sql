@@ -35,17 +35,19 @@ accepted_events as (  -- noqa: ST03
     ]) %}
 {{ task_watts.quarantine_reasons('task_events', 'validated_events', 'accepted_events', 'is_duplicate_event', rules) }}
 
+{{ task_watts.pseudonym_lookups('task_events', 'reasons') }}
 final as (
 
     select
-        batch_date,
-        source_file,
-        source_row_id,
-        reason,
-        is_rejected,
-        {{ task_watts.contract_columns('task_events') }}
+        reasons.batch_date,
+        reasons.source_file,
+        {{ task_watts.source_row_id('reasons.source_file', 'reasons.source_row_number') }} as source_row_id,
+        reasons.reason,
+        reasons.is_rejected,
+        {{ task_watts.contract_columns('task_events', 'reasons') }}
 
     from reasons
+    {{- task_watts.pseudonym_joins('task_events', 'reasons') }}
 
 )
 
