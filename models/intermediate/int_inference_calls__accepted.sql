@@ -22,7 +22,7 @@ validated_calls as (
 
 ),
 
-{{ task_watts.pseudonym_lookups('inference_calls', 'validated_calls') }}
+{{ task_watts.pseudonym_lookups('inference_calls', 'validated_calls', 'passes_row_rules and not is_duplicate_call') }}
 final as (
 
     select

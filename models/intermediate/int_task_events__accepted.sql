@@ -22,7 +22,7 @@ validated_events as (
 
 ),
 
-{{ task_watts.pseudonym_lookups('task_events', 'validated_events') }}
+{{ task_watts.pseudonym_lookups('task_events', 'validated_events', 'passes_row_rules and not is_duplicate_event') }}
 final as (
 
     select

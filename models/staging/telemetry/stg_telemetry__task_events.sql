@@ -1,9 +1,9 @@
 {{ config(materialized='ephemeral') }}
 {#
     The task events of the current load (one day's partition in a daily load,
-    every file otherwise), typed, the user id pseudonymised (keyed HMAC-SHA-256,
-    the key held by the warehouse session, never in this SQL) and never kept in
-    clear, with the id of the key beside it. Nothing is filtered: row-level
+    every file otherwise), typed, with the id of the pseudonym key. The user id
+    is in clear only inside the query: the models that store events keep its
+    keyed pseudonym alone (macros/telemetry_contract.sql, pseudonym_lookups). Nothing is filtered: row-level
     checks route rows to the accepted events or to the quarantine downstream.
     Any other raw column (free text such as a prompt) is never selected.
 #}
