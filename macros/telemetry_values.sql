@@ -54,9 +54,22 @@
 {%- endmacro %}
 
 
-{# An id or label with any surrounding whitespace (tabs, newlines, NBSP) removed; blank -> null. #}
+{#
+    An id or label with any surrounding whitespace (space, tab, newline, form
+    feed, carriage return, NBSP) removed; blank -> null. DuckDB trims a set
+    of characters directly, several times faster than the regular expression
+    other engines use.
+#}
 {% macro blank_to_null(column) %}
+    {{ return(adapter.dispatch('blank_to_null', 'task_watts')(column)) }}
+{% endmacro %}
+
+{% macro default__blank_to_null(column) %}
     nullif(regexp_replace(cast({{ column }} as varchar), '^[\s\x{00a0}]+|[\s\x{00a0}]+$', '', 'g'), '')
+{% endmacro %}
+
+{% macro duckdb__blank_to_null(column) %}
+    nullif(trim(cast({{ column }} as varchar), ' ' || chr(9) || chr(10) || chr(12) || chr(13) || chr(160)), '')
 {% endmacro %}
 
 

@@ -109,7 +109,7 @@ def test_reference_equals_the_marts_on_partitioned_broken_input(tmp_path: Path) 
     db = tmp_path / "dbt.duckdb"
     for command in ("seed", "run"):
         assert harness.run_dbt(command, raw, db, tmp_path).success
-    run = run_reference(raw, tmp_path / "reference.duckdb")
+    run = run_reference(raw, tmp_path / "reference.duckdb", store_inputs=True)
     reasons = {reason for _, reason in run.quarantine}
     assert {"bad_timestamp", "duplicate_call", "unknown_model", "unknown_status",
             "invalid_value", "no_task", "tokens_out_of_range", "unknown_event_type",
@@ -117,3 +117,32 @@ def test_reference_equals_the_marts_on_partitioned_broken_input(tmp_path: Path) 
     comparison = compare(db, run.db_path, raw_rows=run.counts)
     assert comparison.equal, comparison.render()
     assert comparison.worst < TIGHT, comparison.render()
+
+    # --store-inputs keeps the rows the build keeps (the benchmark's like-for-like yardstick):
+    # the same accepted calls, events and tasks, key for key, even with duplicates and padding.
+    stored = {
+        "int_inference_calls__accepted": "call_id",
+        "int_task_events__accepted": "event_id",
+        "int_tasks__matured": "task_id",
+    }
+    with duckdb.connect() as con:
+        con.execute(f"attach '{db}' as build (read_only)")
+        con.execute(f"attach '{run.db_path}' as reference (read_only)")
+        for table, key in stored.items():
+            build_keys = {k for (k,) in con.sql(f"select {key} from build.{table}").fetchall()}
+            reference_keys = {
+                k for (k,) in con.sql(f"select {key} from reference.{table}").fetchall()
+            }
+            assert build_keys == reference_keys and len(build_keys) > 100, table
+        for table, key, content in (
+            ("int_inference_calls__accepted", "call_id", ["started_at", "output_tokens"]),
+            ("int_task_events__accepted", "event_id", ["event_at", "user_id_hash"]),
+        ):
+            content = ["source_file", *content]
+            build_row = ", ".join(f"b.{c}" for c in content)
+            reference_row = ", ".join(f"r.{c}" for c in content)
+            (winner,) = con.execute(
+                f"select count(*) from build.{table} as b join reference.{table} as r "
+                f"using ({key}) where ({build_row}) is distinct from ({reference_row})"
+            ).fetchone()
+            assert winner == 0, f"{table}: another copy of a duplicated id was kept"

@@ -34,6 +34,8 @@ from python_helpers.ops.pseudonym_plugin import register as register_pseudonym
 from python_helpers.project import PROJECT_ROOT, project_vars
 
 PIPELINE: Final = Path(__file__).with_name("pipeline.sql")
+#: The optional tail that stores the accepted inputs and the task table (--store-inputs).
+STORE_INPUTS: Final = Path(__file__).with_name("store_inputs.sql")
 EXTENSIONS: Final = ("parquet", "csv", "jsonl", "ndjson", "json")
 #: Characters an id is trimmed of (what RE2's \s matches, plus the non-breaking space).
 BLANK_CHARS: Final = "' ' || chr(9) || chr(10) || chr(12) || chr(13) || chr(160)"
@@ -167,8 +169,15 @@ def create_raw_views(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> dict[str,
     return timestamps
 
 
-def render(timestamps: dict[str, str], seeds_dir: Path, dbt_vars: dict[str, Any]) -> list[str]:
-    """The pipeline's statements with the vars, seeds and timestamp expressions filled in."""
+def render(
+    timestamps: dict[str, str],
+    seeds_dir: Path,
+    dbt_vars: dict[str, Any],
+    store_inputs: bool = False,
+) -> list[str]:
+    """The pipeline's statements with the vars, seeds and timestamp expressions filled in;
+    with ``store_inputs``, followed by the statements that store the accepted inputs and the
+    task table."""
     tiers = dbt_vars["model_tiers"]
     maturity = dbt_vars.get("maturity_as_of")
     values = {
@@ -206,6 +215,8 @@ def render(timestamps: dict[str, str], seeds_dir: Path, dbt_vars: dict[str, Any]
         **timestamps,
     }
     text = Template(PIPELINE.read_text(encoding="utf-8")).substitute(values)
+    if store_inputs:
+        text += "\n;\n" + STORE_INPUTS.read_text(encoding="utf-8")
     statements = [s.strip() for s in re.split(r"^;\s*$", text, flags=re.MULTILINE)]
     return [s for s in statements if s and not all(
         line.strip().startswith("--") or not line.strip() for line in s.splitlines()
@@ -256,8 +267,10 @@ def run_reference(
     overrides: dict[str, Any] | None = None,
     memory_limit: str | None = None,
     threads: int = 2,
+    store_inputs: bool = False,
 ) -> ReferenceRun:
-    """Run the reference on ``raw_dir`` into a fresh DuckDB file ``db_path``."""
+    """Run the reference on ``raw_dir`` into a fresh DuckDB file ``db_path`` (with
+    ``store_inputs``, also storing the accepted inputs and the task table)."""
     raw_dir, db_path = Path(raw_dir).resolve(), Path(db_path)
     seeds_dir = Path(seeds_dir or PROJECT_ROOT / "seeds").resolve()
     dbt_vars = project_vars(overrides)
@@ -275,7 +288,7 @@ def run_reference(
         timestamps = create_raw_views(con, raw_dir)
         # The same keyed pseudonym as the build: the key read from the environment here too.
         register_pseudonym(con, load_key())
-        for statement in render(timestamps, seeds_dir, dbt_vars):
+        for statement in render(timestamps, seeds_dir, dbt_vars, store_inputs):
             t0 = time.perf_counter()
             con.execute(statement)
             run.steps.append((_step_name(statement), time.perf_counter() - t0))
@@ -454,11 +467,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--vars", type=yaml.safe_load, default={}, help="YAML dict of dbt vars, as for dbt --vars"
     )
+    parser.add_argument(
+        "--store-inputs",
+        action="store_true",
+        help="also store the accepted inputs and the task table, as a warehouse that takes "
+        "daily loads must (store_inputs.sql)",
+    )
     args = parser.parse_args(argv)
     if not isinstance(args.vars, dict):
         parser.error("--vars must be a YAML mapping, e.g. '{maturity_as_of: 2026-10-01}'")
     run = run_reference(
-        args.raw_dir, args.db, args.seeds_dir, args.vars, memory_limit=args.memory_limit
+        args.raw_dir,
+        args.db,
+        args.seeds_dir,
+        args.vars,
+        memory_limit=args.memory_limit,
+        store_inputs=args.store_inputs,
     )
     print(run.render())
     if args.compare is None:
