@@ -48,10 +48,7 @@
         {{ return('configured') }}
     {%- endif -%}
     {%- set raw_dir = var('raw_dir') | string -%}
-    {%- set marker = run_query(
-        "select count(*) from glob('" ~ raw_dir ~ "/_task_watts_sample')"
-    ).columns[0].values()[0] -%}
-    {%- if marker > 0 -%}
+    {%- if task_watts.is_generated_sample(raw_dir) -%}
         {{ return('sample') }}
     {%- endif -%}
     {%- if env_var('TASK_WATTS_ALLOW_PUBLIC_KEY', '') == '1' -%}
@@ -76,4 +73,28 @@
 #}
 {% macro refuse_public_key_on_real_data() %}
     {%- do task_watts.pseudonym_key_source() -%}
+{% endmacro %}
+
+
+{#- Whether raw_dir is the generated sample: it carries the marker file _task_watts_sample. -#}
+{% macro is_generated_sample(raw_dir) %}
+    {{ return(adapter.dispatch('is_generated_sample', 'task_watts')(raw_dir)) }}
+{% endmacro %}
+
+
+{% macro default__is_generated_sample(raw_dir) %}
+    {%- set marker = run_query(
+        "select count(*) from glob('" ~ raw_dir ~ "/_task_watts_sample')"
+    ).columns[0].values()[0] -%}
+    {{ return(marker > 0) }}
+{% endmacro %}
+
+
+{#- Spark SQL cannot list files: the session that runs dbt looked (task_watts_raw_dir view). -#}
+{% macro spark__is_generated_sample(raw_dir) %}
+    {%- set found = run_query("show views like 'task_watts_raw_dir'") -%}
+    {%- if found.rows | length == 0 -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return(run_query("select is_generated_sample from task_watts_raw_dir").columns[0].values()[0]) }}
 {% endmacro %}

@@ -43,7 +43,7 @@
             cast(null as {{ data_type }}) as {{ column }}{{ "," if not loop.last or batched }}
         {%- endfor %}
         {%- if batched %}
-            cast(null as varchar) as filename,
+            cast(null as string) as filename,
             cast(null as bigint) as file_row_number
         {%- endif %}
         where false)
@@ -188,6 +188,58 @@
         {{ return({}) }}
     {%- endif -%}
     {%- set described = run_query('describe select * from ' ~ telemetry) -%}
+    {%- set types = {} -%}
+    {%- for row in described.rows -%}
+        {%- do types.update({row[0] | lower: row[1] | upper}) -%}
+    {%- endfor -%}
+    {{ return(types) }}
+{% endmacro %}
+
+
+{#
+    On Spark the raw files are read by the session that runs dbt (task-watts spark,
+    python_helpers/spark/session.py): one view per input, `task_watts_raw_<name>`, with the
+    same `filename` and `file_row_number` as DuckDB's readers. A missing optional column is
+    added as NULL here, as on DuckDB. With no files, the input's source table is read instead
+    (telemetry already landed as Spark tables).
+#}
+{% macro spark__read_telemetry(relation, optional_columns, required, batched=false) %}
+    {%- set view = 'task_watts_raw_' ~ relation.identifier -%}
+    {%- if not execute -%}
+        {{ return(relation) }}
+    {%- endif -%}
+    {%- set views = run_query("show views like '" ~ view ~ "'") -%}
+    {%- if views.rows | length == 0 -%}
+        {%- if required -%}
+            {{ return(relation) }}
+        {%- endif -%}
+        {%- set empty -%}
+            (select
+            {%- for column, data_type in optional_columns.items() %}
+                cast(null as {{ task_watts.engine_type(data_type) }}) as {{ column }}{{ "," if not loop.last }}
+            {%- endfor %}
+            where false)
+        {%- endset -%}
+        {{ return(empty) }}
+    {%- endif -%}
+    {%- set present = adapter.get_columns_in_relation(api.Relation.create(identifier=view, type='view')) | map(attribute='name') | map('lower') | list -%}
+    {%- set body -%}
+        (select
+            *
+            {%- for column, data_type in optional_columns.items() if column | lower not in present %},
+            cast(null as {{ task_watts.engine_type(data_type) }}) as {{ column }}
+            {%- endfor %}
+        from {{ view }})
+    {%- endset -%}
+    {{ return(body) }}
+{% endmacro %}
+
+
+{% macro spark__telemetry_column_types(telemetry) %}
+    {%- if not execute -%}
+        {{ return({}) }}
+    {%- endif -%}
+    {%- set described = run_query('describe query select * from ' ~ telemetry) -%}
     {%- set types = {} -%}
     {%- for row in described.rows -%}
         {%- do types.update({row[0] | lower: row[1] | upper}) -%}

@@ -6,13 +6,13 @@
     before the load. Emits a select of feature_day_id; used by the mart and its pre-hook.
 #}
 {% macro refreshed_feature_days(task_footprint, tasks_to_refresh) %}
-    select task_footprint.feature || '|' || cast(cast(task_footprint.started_at as date) as varchar)
+    select task_footprint.feature || '|' || cast(cast(task_footprint.started_at as date) as string)
         as feature_day_id
     from {{ task_footprint }} as task_footprint
     inner join {{ tasks_to_refresh }} as tasks_to_refresh
         on task_footprint.task_id = tasks_to_refresh.task_id
     union
-    select tasks_to_refresh.previous_feature || '|' || cast(tasks_to_refresh.previous_task_date as varchar)
+    select tasks_to_refresh.previous_feature || '|' || cast(tasks_to_refresh.previous_task_date as string)
     from {{ tasks_to_refresh }} as tasks_to_refresh
     where tasks_to_refresh.previous_feature is not null
 {% endmacro %}
@@ -26,7 +26,7 @@
 {% macro refreshed_model_months(accepted_calls) %}
     select distinct
         accepted_calls.model || '|' || coalesce(accepted_calls.gpu_type, 'vendor') || '|'
-        || cast(cast({{ dbt.date_trunc('month', 'accepted_calls.started_at') }} as date) as varchar)
+        || cast(cast({{ dbt.date_trunc('month', 'accepted_calls.started_at') }} as date) as string)
             as model_efficiency_id
     from {{ accepted_calls }} as accepted_calls
     where accepted_calls.batch_date = {{ task_watts.batch_date_literal() }}

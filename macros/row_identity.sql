@@ -6,7 +6,7 @@
     pay for the string.
 #}
 {% macro source_row_id(file_column, row_number_column) %}
-    cast(coalesce({{ file_column }}, '') || '#' || cast({{ row_number_column }} as varchar) as varchar)
+    cast(coalesce({{ file_column }}, '') || '#' || cast({{ row_number_column }} as string) as string)
 {%- endmacro %}
 
 

@@ -23,7 +23,7 @@
             {%- do columns.append({
                 'name': name,
                 'raw_name': rules.get('raw_name', name),
-                'data_type': column.data_type,
+                'data_type': task_watts.engine_type(column.data_type),
                 'rules': rules,
             }) -%}
         {%- endif -%}
@@ -74,7 +74,7 @@ pseudonyms_{{ column.name }} as (
 
     select
         clear_value,
-        cast({{ task_watts.hash_user_id('clear_value') }} as varchar) as pseudonym
+        cast({{ task_watts.hash_user_id('clear_value') }} as string) as pseudonym
     from (
         select distinct {{ column.raw_name }} as clear_value
         from {{ relation }}
@@ -121,9 +121,9 @@ pseudonyms_{{ column.name }} as (
         {#- in clear, under its raw name, only inside the query: the stored models swap it for its pseudonym #}
         {%- set staged_name = column.raw_name if rules.get('pseudonymise', false) else column.name -%}
         {%- if 'key_id_of' in rules %}
-        cast({{ task_watts.pseudonym_key_id() }} as varchar)
+        cast({{ task_watts.pseudonym_key_id() }} as string)
         {%- elif rules.get('pseudonymise', false) %}
-        cast({{ column.raw_name }} as varchar)
+        cast({{ column.raw_name }} as string)
         {%- elif column.data_type == 'timestamp' %}
         {{ task_watts.to_utc_timestamp(column.raw_name, source_types.get(column.raw_name | lower)) }}
         {%- elif rules.get('blank_is_null', false) %}
@@ -226,7 +226,7 @@ typed as (
 
     select
         {{- task_watts.contract_typed_columns(input_name, source_types) }}
-        cast(filename as varchar) as source_file,
+        cast(filename as string) as source_file,
         cast(file_row_number as bigint) + 1 as source_row_number
 
     from source

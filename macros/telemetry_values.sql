@@ -33,9 +33,9 @@
         {{ task_watts.epoch_to_timestamp('cast(' ~ column ~ ' as double)') }}
     {%- else -%}
     case
-        when try_cast(cast({{ column }} as varchar) as double) is null
+        when try_cast(cast({{ column }} as string) as double) is null
             then cast(cast({{ column }} as timestamptz) as timestamp)
-        else {{ task_watts.epoch_to_timestamp('try_cast(cast(' ~ column ~ ' as varchar) as double)') }}
+        else {{ task_watts.epoch_to_timestamp('try_cast(cast(' ~ column ~ ' as string) as double)') }}
     end
     {%- endif -%}
 {% endmacro %}
@@ -65,11 +65,11 @@
 {% endmacro %}
 
 {% macro default__blank_to_null(column) %}
-    nullif(regexp_replace(cast({{ column }} as varchar), '^[\s\x{00a0}]+|[\s\x{00a0}]+$', '', 'g'), '')
+    nullif(regexp_replace(cast({{ column }} as string), '^[\s\x{00a0}]+|[\s\x{00a0}]+$', '', 'g'), '')
 {% endmacro %}
 
 {% macro duckdb__blank_to_null(column) %}
-    nullif(trim(cast({{ column }} as varchar), ' ' || chr(9) || chr(10) || chr(12) || chr(13) || chr(160)), '')
+    nullif(trim(cast({{ column }} as string), ' ' || chr(9) || chr(10) || chr(12) || chr(13) || chr(160)), '')
 {% endmacro %}
 
 
@@ -92,4 +92,21 @@
     {%- for value in values -%}
         '{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}
     {%- endfor -%}
+{% endmacro %}
+
+
+{#
+    A type as this engine spells it. The contract declares DuckDB's names (varchar, integer,
+    ...); Spark has no unsized varchar and calls a 32-bit integer int.
+#}
+{% macro engine_type(data_type) %}
+    {{ return(adapter.dispatch('engine_type', 'task_watts')(data_type)) }}
+{% endmacro %}
+
+{% macro default__engine_type(data_type) %}
+    {{ return(data_type) }}
+{% endmacro %}
+
+{% macro spark__engine_type(data_type) %}
+    {{ return({'varchar': 'string', 'integer': 'int'}.get(data_type | lower, data_type)) }}
 {% endmacro %}

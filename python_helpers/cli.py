@@ -27,6 +27,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "crosscheck": ("python_helpers.tools.crosscheck", "seeds beside EcoLogits and ML.ENERGY"),
     "reference": ("python_helpers.tools.reference", "hand-written DuckDB reference; check marts"),
     "benchmark": ("python_helpers.tools.benchmark", "time and size a build at N calls"),
+    "spark": ("python_helpers.spark.session", "run dbt on a local Spark session"),
 }
 
 

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=('append' if target.type == 'spark' else 'delete+insert'),
         unique_key='call_id',
         full_refresh=(var('batch_date', none) is none),
         pre_hook="{{ task_watts.clear_current_batch() }}",

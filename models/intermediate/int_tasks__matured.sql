@@ -15,7 +15,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=('append' if target.type == 'spark' else 'delete+insert'),
         unique_key='task_id',
         full_refresh=(var('batch_date', none) is none),
     )

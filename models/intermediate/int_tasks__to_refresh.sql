@@ -50,7 +50,7 @@ previously_pending as (
         select task_id from {{ previous_tasks }}
         where is_pending
     {% else %}
-        select cast(null as varchar) as task_id
+        select cast(null as string) as task_id
         where false
     {% endif %}
 
@@ -74,7 +74,7 @@ final as (
             previous.feature as previous_feature,
             cast(previous.started_at as date) as previous_task_date
         {%- else -%}
-            cast(null as varchar) as previous_feature,
+            cast(null as string) as previous_feature,
             cast(null as date) as previous_task_date
         {%- endif %}
     from refreshed
@@ -90,8 +90,8 @@ final as (
     final as (
 
         select
-            cast(null as varchar) as task_id,
-            cast(null as varchar) as previous_feature,
+            cast(null as string) as task_id,
+            cast(null as string) as previous_feature,
             cast(null as date) as previous_task_date
         where false
 

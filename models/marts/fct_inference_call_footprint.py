@@ -11,7 +11,6 @@ from python_helpers.formula.footprint import price_calls
 def model(dbt, session):
     dbt.config(
         materialized="incremental",
-        incremental_strategy="delete+insert",
         unique_key="call_id",
     )
     priced_calls = nw.from_native(dbt.ref("int_inference_calls__priced"))

@@ -11,7 +11,6 @@ from python_helpers.formula.footprint import roll_up_tasks, tasks_to_refresh
 def model(dbt, session):
     dbt.config(
         materialized="incremental",
-        incremental_strategy="delete+insert",
         unique_key="task_id",
     )
     call_footprint = nw.from_native(dbt.ref("fct_inference_call_footprint"))

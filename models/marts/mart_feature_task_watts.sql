@@ -59,7 +59,7 @@ scoped_tasks as (
     select task_footprint.*
     from task_footprint
     where
-        task_footprint.feature || '|' || cast(cast(task_footprint.started_at as date) as varchar)
+        task_footprint.feature || '|' || cast(cast(task_footprint.started_at as date) as string)
         in (select refreshed_days.feature_day_id from refreshed_days)
 
 ),
@@ -168,7 +168,7 @@ calls_by_day as (
 final as (
 
     select
-        feature_days.feature || '|' || cast(feature_days.task_date as varchar) as feature_day_id,
+        feature_days.feature || '|' || cast(feature_days.task_date as string) as feature_day_id,
         feature_days.feature,
         feature_days.task_date,
         coalesce(tasks_by_day.tasks, 0) as tasks,

@@ -61,7 +61,7 @@ calls as (
     select * from all_calls
     {% if is_incremental() %}
         where
-            model || '|' || accelerator || '|' || cast(month_start as varchar)
+            model || '|' || accelerator || '|' || cast(month_start as string)
             in (select refreshed_months.model_efficiency_id from refreshed_months)
     {% endif %}
 
@@ -128,7 +128,7 @@ monthly as (
 final as (
 
     select
-        monthly.model || '|' || monthly.accelerator || '|' || cast(monthly.month_start as varchar)
+        monthly.model || '|' || monthly.accelerator || '|' || cast(monthly.month_start as string)
             as model_efficiency_id,
         monthly.model,
         monthly.model_tier,

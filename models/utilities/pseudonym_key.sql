@@ -10,8 +10,8 @@ with
 final as (
 
     select
-        cast({{ task_watts.pseudonym_key_id() }} as varchar) as key_id,
-        cast('{{ key_source }}' as varchar) as key_source,
+        cast({{ task_watts.pseudonym_key_id() }} as string) as key_id,
+        cast('{{ key_source }}' as string) as key_source,
         cast({{ task_watts.pseudonym_key_id() }} = 'public-demo-key' as boolean) as is_public_key
 
 )

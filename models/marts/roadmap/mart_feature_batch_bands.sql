@@ -62,7 +62,7 @@ by_band as (
 final as (
 
     select
-        feature || '|' || cast(quarter_start as varchar) || '|' || batch_size_band as feature_quarter_band_id,
+        feature || '|' || cast(quarter_start as string) || '|' || batch_size_band as feature_quarter_band_id,
         feature,
         quarter_start,
         {{ task_watts.quarter_label('quarter_start') }} as quarter_label,

@@ -177,7 +177,7 @@ final as (
 
     select
         by_model.feature || '|' || by_model.model || '|' || by_model.region
-        || '|' || cast(by_model.quarter_start as varchar) as feature_model_quarter_id,
+        || '|' || cast(by_model.quarter_start as string) as feature_model_quarter_id,
         by_model.feature,
         by_model.quarter_start,
         {{ task_watts.quarter_label('by_model.quarter_start') }} as quarter_label,

@@ -58,7 +58,7 @@ quarterly as (
 final as (
 
     select
-        quarterly.feature || '|' || cast(quarterly.quarter_start as varchar) as feature_quarter_id,
+        quarterly.feature || '|' || cast(quarterly.quarter_start as string) as feature_quarter_id,
         quarterly.feature,
         quarterly.quarter_start,
         {{ task_watts.quarter_label('quarterly.quarter_start') }} as quarter_label,

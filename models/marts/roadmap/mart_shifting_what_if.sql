@@ -314,7 +314,7 @@ combined as (
 final as (
 
     select
-        feature || '|' || cast(quarter_start as varchar) as feature_quarter_id,
+        feature || '|' || cast(quarter_start as string) as feature_quarter_id,
         feature,
         quarter_start,
         {{ task_watts.quarter_label('quarter_start') }} as quarter_label,
