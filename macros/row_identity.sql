@@ -12,5 +12,5 @@
 
 {# The day of the load a file belongs to: date=YYYY-MM-DD in its path; empty for a flat file. #}
 {% macro batch_date_of(file_column) %}
-    cast(try_cast(regexp_extract({{ file_column }}, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as date)
+    cast(try_cast(regexp_extract({{ file_column }}, 'date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as date)
 {%- endmacro %}

@@ -68,8 +68,8 @@ final as (
     from ruled
     left join later_copies
         on
-            ruled.source_file = later_copies.source_file
-            and ruled.source_row_number = later_copies.source_row_number
+            ruled.source_file is not distinct from later_copies.source_file
+            and ruled.source_row_number is not distinct from later_copies.source_row_number
 
 )
 {% endmacro %}

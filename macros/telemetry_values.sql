@@ -58,7 +58,8 @@
     An id or label with any surrounding whitespace (space, tab, newline, form
     feed, carriage return, NBSP) removed; blank -> null. DuckDB trims a set
     of characters directly, several times faster than the regular expression
-    other engines use.
+    other engines use; Spark too (its string literals would also eat the
+    regular expression's backslashes).
 #}
 {% macro blank_to_null(column) %}
     {{ return(adapter.dispatch('blank_to_null', 'task_watts')(column)) }}
@@ -66,6 +67,10 @@
 
 {% macro default__blank_to_null(column) %}
     nullif(regexp_replace(cast({{ column }} as string), '^[\s\x{00a0}]+|[\s\x{00a0}]+$', '', 'g'), '')
+{% endmacro %}
+
+{% macro spark__blank_to_null(column) %}
+    nullif(trim(both concat(' ', chr(9), chr(10), chr(12), chr(13), chr(160)) from cast({{ column }} as string)), '')
 {% endmacro %}
 
 {% macro duckdb__blank_to_null(column) %}

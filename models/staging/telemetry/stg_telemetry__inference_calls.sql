@@ -3,8 +3,8 @@
     The inference calls of the current load, typed to the input contract: one
     day's partition in a daily load (var('batch_date')), every file otherwise.
     Nothing is filtered here: row-level checks route rows to the accepted calls
-    or to the quarantine downstream, and `source_row_id` lets the two be
-    reconciled with this table row for row. Timestamps may be ISO text (an
+    or to the quarantine downstream, and the file and row number each row
+    carries let the two be reconciled with the raw files row for row. Timestamps may be ISO text (an
     offset converts to UTC, naive is UTC) or epoch s/ms/us/ns; ids lose any
     surrounding whitespace, and a blank id is no id.
 #}
