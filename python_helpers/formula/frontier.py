@@ -421,3 +421,14 @@ def arrow_schema(columns: Sequence[tuple[str, str]]):  # -> pyarrow.Schema
         "date": pa.date32(),
     }
     return pa.schema([(name, types[kind]) for name, kind in columns])
+
+
+def rows_frame(rows: Sequence[dict], columns: Sequence[tuple[str, str]], session: object):
+    """A small result (a few rows, computed in Python) as the session's own frame: a pyarrow
+    Table on DuckDB, which dbt-duckdb writes as it is; a DataFrame of that table on Spark,
+    whose dbt materialization writes only Spark DataFrames."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(list(rows), schema=arrow_schema(columns))
+    create = getattr(session, "createDataFrame", None)
+    return table if create is None else create(table)

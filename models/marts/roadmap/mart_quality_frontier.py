@@ -8,9 +8,8 @@ avoidable carbon is split into an energy effect and a grid effect. Both inputs a
 """
 
 import narwhals as nw
-import pyarrow as pa
 
-from python_helpers.formula.frontier import FRONTIER_COLUMNS, arrow_schema, frontier_rows
+from python_helpers.formula.frontier import FRONTIER_COLUMNS, frontier_rows, rows_frame
 
 
 def model(dbt, session):
@@ -22,4 +21,4 @@ def model(dbt, session):
         observations.rows(named=True),
         min_tasks=int(dbt.config.get("min_tasks")),
     )
-    return pa.Table.from_pylist(rows, schema=arrow_schema(FRONTIER_COLUMNS))
+    return rows_frame(rows, FRONTIER_COLUMNS, session)

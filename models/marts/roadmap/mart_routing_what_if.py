@@ -6,9 +6,8 @@ runs python_helpers.formula.routing. `floor_applies_to` and `min_tasks` come fro
 """
 
 import narwhals as nw
-import pyarrow as pa
 
-from python_helpers.formula.frontier import arrow_schema
+from python_helpers.formula.frontier import rows_frame
 from python_helpers.formula.routing import ROUTING_COLUMNS, routing_rows
 
 
@@ -22,4 +21,4 @@ def model(dbt, session):
         floor_applies_to=dbt.config.get("floor_applies_to"),
         min_tasks=int(dbt.config.get("min_tasks")),
     )
-    return pa.Table.from_pylist(rows, schema=arrow_schema(ROUTING_COLUMNS))
+    return rows_frame(rows, ROUTING_COLUMNS, session)
