@@ -28,6 +28,10 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "reference": ("python_helpers.tools.reference", "hand-written DuckDB reference; check marts"),
     "benchmark": ("python_helpers.tools.benchmark", "time and size a build at N calls"),
     "spark": ("python_helpers.spark.session", "run dbt on a local Spark session"),
+    "spark-compare": (
+        "python_helpers.spark.compare",
+        "DuckDB build vs Spark build, table by table",
+    ),
 }
 
 

@@ -172,7 +172,7 @@ calls_with_coefficients as (
         datacenter_regions.host_overhead_high,
         datacenter_regions.market_gco2e_per_kwh,
         -- microseconds, as logged: the idle floor and the power check divide by it
-        {{ dbt.datediff('calls.started_at', 'calls.ended_at', 'microsecond') }}
+        {{ task_watts.timestamp_diff('microsecond', 'calls.started_at', 'calls.ended_at') }}
         / 3600000000.0 as call_hours
 
     from calls

@@ -99,7 +99,7 @@ def telemetry_files(raw_dir: Path, name: str, batch_date: str | None = None) -> 
             found += raw_dir.glob(f"{name}/**/*.{extension}")
         else:
             found += raw_dir.glob(f"{name}/date={batch_date}/**/*.{extension}")
-    return sorted(path.resolve() for path in found if path.is_file())
+    return sorted(path for path in found if path.is_file())
 
 
 def register_raw_views(spark: Any, raw_dir: Path, batch_date: str | None = None) -> dict[str, int]:
@@ -141,8 +141,16 @@ def register_raw_views(spark: Any, raw_dir: Path, batch_date: str | None = None)
         combined = frames[0]
         for frame in frames[1:]:
             combined = combined.unionByName(frame, allowMissingColumns=True)
-        # DuckDB reports file paths as given; Spark as file: URIs.
-        combined = combined.withColumn("filename", F.regexp_replace("filename", "^file:", ""))
+        # Spark names a file by its absolute file: URI; DuckDB as it was found, under raw_dir
+        # as given. Name it as DuckDB does, so a row's identity is the same on both engines.
+        absolute = f"file:{raw_dir.resolve()}/"
+        combined = combined.withColumn(
+            "filename",
+            F.when(
+                F.col("filename").startswith(absolute),
+                F.concat(F.lit(f"{raw_dir}/"), F.substring("filename", len(absolute) + 1, 100000)),
+            ).otherwise(F.regexp_replace("filename", "^file:", "")),
+        )
         combined.createOrReplaceTempView(raw_view_name(name))
         files_per_view[name] = len(files)
     is_sample = (raw_dir / "_task_watts_sample").exists()

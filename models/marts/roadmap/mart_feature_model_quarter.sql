@@ -91,7 +91,7 @@ task_model_energy as (
         gpu_type,
         region,
         sum(facility_wh) as model_facility_wh,
-        sum({{ dbt.datediff('started_at', 'ended_at', 'millisecond') }}) as model_call_ms
+        sum({{ task_watts.timestamp_diff('millisecond', 'started_at', 'ended_at') }}) as model_call_ms
 
     from task_calls
     where has_task
