@@ -173,7 +173,7 @@ calls_with_coefficients as (
         datacenter_regions.market_gco2e_per_kwh,
         -- microseconds, as logged: the idle floor and the power check divide by it
         {{ task_watts.timestamp_diff('microsecond', 'calls.started_at', 'calls.ended_at') }}
-        / 3600000000.0 as call_hours
+        / 3.6e9 as call_hours
 
     from calls
     left join model_energy_coefficients

@@ -204,14 +204,14 @@ final as (
         tasks_by_day.gco2e_location_low / nullif(tasks_by_day.completed_tasks, 0) as task_gco2e_low,
         tasks_by_day.gco2e_location_high / nullif(tasks_by_day.completed_tasks, 0) as task_gco2e_high,
         tasks_by_day.gco2e_market / nullif(tasks_by_day.completed_tasks, 0) as task_gco2e_market,
-        tasks_by_day.completed_tasks * 1.0 / nullif(tasks_by_day.tasks, 0) as completion_rate,
+        cast(tasks_by_day.completed_tasks as double) / nullif(tasks_by_day.tasks, 0) as completion_rate,
         tasks_by_day.wasted_wh / nullif(tasks_by_day.facility_wh, 0) as wasted_wh_share,
         calls_by_day.output_tokens / nullif(calls_by_day.accelerator_wh, 0)
             as output_tokens_per_accelerator_wh,
-        calls_by_day.cached_input_tokens * 1.0 / nullif(calls_by_day.input_tokens, 0) as cache_hit_rate,
+        cast(calls_by_day.cached_input_tokens as double) / nullif(calls_by_day.input_tokens, 0) as cache_hit_rate,
         coalesce(calls_by_day.calls_with_batch_size, 0) as calls_with_batch_size,
         coalesce(calls_by_day.batch_size_sum, 0) as batch_size_sum,
-        calls_by_day.batch_size_sum * 1.0 / nullif(calls_by_day.calls_with_batch_size, 0)
+        cast(calls_by_day.batch_size_sum as double) / nullif(calls_by_day.calls_with_batch_size, 0)
             as mean_batch_size,
         {%- for tier in var('model_tiers') %}
             coalesce(calls_by_day.facility_wh_{{ tier }}, 0) as facility_wh_{{ tier }},

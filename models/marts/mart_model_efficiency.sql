@@ -85,7 +85,7 @@ region_lists as (
         model,
         accelerator,
         month_start,
-        {{ dbt.listagg('region_zone', "', '", 'order by region_zone') }} as regions
+        {{ task_watts.sorted_list('region_zone', "', '") }} as regions
 
     from regions
     group by model, accelerator, month_start
@@ -181,9 +181,9 @@ final as (
                 as {{ figure }},
         {% endfor -%}
         monthly.gco2e_location * 1000.0 / nullif(monthly.facility_wh, 0) as mean_grid_gco2e_per_kwh,
-        monthly.cached_input_tokens * 1.0 / nullif(monthly.input_tokens, 0) as cache_hit_rate,
+        cast(monthly.cached_input_tokens as double) / nullif(monthly.input_tokens, 0) as cache_hit_rate,
         monthly.calls_with_batch_size,
-        monthly.batch_size_sum * 1.0 / nullif(monthly.calls_with_batch_size, 0) as mean_batch_size
+        cast(monthly.batch_size_sum as double) / nullif(monthly.calls_with_batch_size, 0) as mean_batch_size
 
     from monthly
     left join region_lists

@@ -135,7 +135,7 @@ tasks_with_model as (
         task_footprint.facility_wh,
         task_footprint.gco2e_location,
         task_footprint.quality_score,
-        task_primary_model.task_call_ms * 1.0 / task_footprint.attempts as attempt_latency_ms
+        cast(task_primary_model.task_call_ms as double) / task_footprint.attempts as attempt_latency_ms
 
     from task_footprint
     inner join task_primary_model
@@ -192,8 +192,8 @@ final as (
         by_model.retries,
         by_model.facility_wh,
         by_model.gco2e_location,
-        by_model.completed_tasks * 1.0 / by_model.tasks as completion_rate,
-        by_model.retries * 1.0 / by_model.tasks as retries_per_task,
+        cast(by_model.completed_tasks as double) / by_model.tasks as completion_rate,
+        cast(by_model.retries as double) / by_model.tasks as retries_per_task,
         by_model.facility_wh / by_model.tasks as wh_per_started_task,
         by_model.gco2e_location / by_model.tasks as gco2e_per_started_task,
         by_model.facility_wh / nullif(by_model.completed_tasks, 0) as task_wh,

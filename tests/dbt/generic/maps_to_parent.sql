@@ -59,12 +59,12 @@ final as (
     select
         unmapped_rows,
         total_rows,
-        unmapped_rows * 1.0 / total_rows as unmapped_share,
+        cast(unmapped_rows as double) / total_rows as unmapped_share,
         unmapped_weight,
         unmapped_weight / nullif(total_weight, 0) as unmapped_weight_share,
         {{ tolerance }} as max_unmapped_share,
         'to accept: --vars ''{max_unmapped_call_share: '
-        || cast(round(unmapped_rows * 1.0 / total_rows + 0.0005, 3) as string)
+        || cast(round(cast(unmapped_rows as double) / total_rows + 0.0005, 3) as string)
         || '}''' as how_to_accept,
         case when unmapped_rows > {{ tolerance }} * total_rows then 2 else 1 end as severity_level
     from summary
