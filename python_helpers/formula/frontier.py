@@ -370,6 +370,10 @@ def frontier_headline(rec: dict) -> str:
     )
     energy, grid = rec["energy_effect_gco2e_per_task"], rec["grid_effect_gco2e_per_task"]
     if energy is not None:
+        # An effect a billionth of the distance is rounding in the sums (its sign and digits
+        # depend on the engine's summation order), not a finding: print it as 0.
+        noise = 1e-9 * abs(rec["distance_gco2e_per_task"])
+        energy, grid = (0.0 if abs(v) <= noise else v for v in (energy, grid))
         where = (
             "a different region's grid"
             if rec["crosses_region"]
