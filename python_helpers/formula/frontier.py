@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from python_helpers.formula.routing import pool_evidence
 
@@ -186,6 +187,10 @@ def benchmark_option(current: Point, options: Sequence[Option]) -> Option | None
     return min(better, key=lambda o: (o.task_gco2e, -o.completion_rate, o.label), default=None)
 
 
+#: Relative difference below which two grid intensities are the same grid (rounding in sums).
+SAME_INTENSITY_REL_TOL: Final = 1e-9
+
+
 def split_saving(
     task_gco2e: float, task_wh: float, benchmark_gco2e: float, benchmark_wh: float
 ) -> tuple[float | None, float | None]:
@@ -195,12 +200,18 @@ def split_saving(
     energy effect = (Wh_now - Wh_bench) x I_now: the task-Wh saved, priced at today's grid;
     grid effect   = Wh_bench x (I_now - I_bench): the benchmark's energy on its cleaner grid.
     They add up to gCO2e_now - gCO2e_bench exactly. (None, None) when an energy is zero or
-    unknown: there is no intensity to split on.
+    unknown: there is no intensity to split on. Two intensities within SAME_INTENSITY_REL_TOL
+    are the same grid: the grid effect is then 0 and the whole saving is energy, instead of a
+    1e-15 g/task residue whose sign depends on the order the engine summed in.
     """
     if not _is_positive(task_wh) or not _is_positive(benchmark_wh):
         return None, None
     intensity_now = task_gco2e / task_wh
     intensity_bench = benchmark_gco2e / benchmark_wh
+    if abs(intensity_now - intensity_bench) <= SAME_INTENSITY_REL_TOL * max(
+        abs(intensity_now), abs(intensity_bench)
+    ):
+        return task_gco2e - benchmark_gco2e, 0.0
     energy = (task_wh - benchmark_wh) * intensity_now
     grid = benchmark_wh * (intensity_now - intensity_bench)
     return energy, grid
@@ -370,10 +381,6 @@ def frontier_headline(rec: dict) -> str:
     )
     energy, grid = rec["energy_effect_gco2e_per_task"], rec["grid_effect_gco2e_per_task"]
     if energy is not None:
-        # An effect a billionth of the distance is rounding in the sums (its sign and digits
-        # depend on the engine's summation order), not a finding: print it as 0.
-        noise = 1e-9 * abs(rec["distance_gco2e_per_task"])
-        energy, grid = (0.0 if abs(v) <= noise else v for v in (energy, grid))
         where = (
             "a different region's grid"
             if rec["crosses_region"]

@@ -22,7 +22,6 @@ from python_helpers.formula.frontier import (
     Point,
     dominates,
     efficient_frontier,
-    frontier_headline,
     frontier_positions,
     frontier_rows,
     split_saving,
@@ -238,20 +237,16 @@ def test_rounding_between_the_two_marts_is_not_avoidable_carbon():
     assert row["is_on_frontier"] is True
 
 
-def test_a_rounding_level_effect_is_said_as_zero_not_as_its_noise() -> None:
-    """Summed in another order, a zero grid effect comes out as -9e-15 on one engine and 7e-15
-    on another; the headline says 0 for both, and keeps a real effect as it is."""
-    rec = {
-        "feature": "code_assist", "quarter_label": "2026-Q3", "compared_options": 2,
-        "frontier_peer": "qwen3 in us-east-1, 2026-Q2", "distance_share": 0.01,
-        "distance_gco2e_per_task": 0.0605, "avoidable_gco2e": 5.0, "benchmark_quality": 0.84,
-        "quality": 0.83, "energy_effect_gco2e_per_task": 0.0605, "crosses_region": False,
-        "benchmark_meets_latency": True,
-    }  # fmt: skip
-    noisy = [
-        frontier_headline({**rec, "grid_effect_gco2e_per_task": g}) for g in (-9.12e-15, 7.3e-15)
-    ]
-    assert noisy[0] == noisy[1]
-    assert "+ grid effect 0 g/task (the same regions' grid at another time)" in noisy[0]
-    real = frontier_headline({**rec, "grid_effect_gco2e_per_task": 0.004})
-    assert "+ grid effect 0.004 g/task" in real
+def test_the_same_grid_up_to_rounding_has_no_grid_effect() -> None:
+    """Summed in another order, one grid's intensity differs in the 15th digit between engines;
+    that is no grid effect (the whole saving is energy), while a real difference still is."""
+    now_wh, bench_wh = 2.0, 1.5
+    intensity = 0.4
+    energy, grid = split_saving(
+        now_wh * intensity, now_wh, bench_wh * intensity * (1 + 3e-15), bench_wh
+    )
+    assert grid == 0.0
+    assert energy == now_wh * intensity - bench_wh * intensity * (1 + 3e-15)
+    energy, grid = split_saving(0.8, 2.0, 1.5 * 0.3, 1.5)  # 0.4 vs 0.3 g/Wh
+    assert grid == pytest.approx(1.5 * (0.4 - 0.3))
+    assert energy == pytest.approx((2.0 - 1.5) * 0.4)
