@@ -54,6 +54,7 @@ def session_settings(root: Path) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.driver.memory": os.environ.get("TASK_WATTS_SPARK_DRIVER_MEMORY", "4g"),
         # dbt-spark turns ANSI mode off for every session; say so here too, so a reader of
         # this session sees the semantics the models run under.
