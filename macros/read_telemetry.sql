@@ -184,12 +184,17 @@
 
 
 {% macro duckdb__telemetry_column_types(telemetry) %}
+    {{ return(task_watts.described_column_types('describe select * from ' ~ telemetry)) }}
+{% endmacro %}
+
+
+{#- Name (lower case) -> type (upper case) from a DESCRIBE statement's first two columns. -#}
+{% macro described_column_types(describe_sql) %}
     {%- if not execute -%}
         {{ return({}) }}
     {%- endif -%}
-    {%- set described = run_query('describe select * from ' ~ telemetry) -%}
     {%- set types = {} -%}
-    {%- for row in described.rows -%}
+    {%- for row in run_query(describe_sql).rows -%}
         {%- do types.update({row[0] | lower: row[1] | upper}) -%}
     {%- endfor -%}
     {{ return(types) }}
@@ -236,13 +241,5 @@
 
 
 {% macro spark__telemetry_column_types(telemetry) %}
-    {%- if not execute -%}
-        {{ return({}) }}
-    {%- endif -%}
-    {%- set described = run_query('describe query select * from ' ~ telemetry) -%}
-    {%- set types = {} -%}
-    {%- for row in described.rows -%}
-        {%- do types.update({row[0] | lower: row[1] | upper}) -%}
-    {%- endfor -%}
-    {{ return(types) }}
+    {{ return(task_watts.described_column_types('describe query select * from ' ~ telemetry)) }}
 {% endmacro %}
