@@ -4,8 +4,8 @@
     function the warehouse session provides. On DuckDB the dbt-duckdb plugin
     python_helpers/ops/pseudonym_plugin.py registers it on the connection with
     the key from TASK_WATTS_PSEUDONYM_KEY (or the file TASK_WATTS_PSEUDONYM_KEY_FILE);
-    on Spark the same name is a UDF registered when the session starts (not
-    shipped yet). So the key is never in compiled SQL, the manifest or logs.
+    on Spark the same name is a pandas UDF that `task-watts spark` registers on
+    the session (python_helpers/spark/session.py). So the key is never in compiled SQL, the manifest or logs.
 #}
 {% macro hash_user_id(column) %}
     {{ return(adapter.dispatch('hash_user_id', 'task_watts')(column)) }}
@@ -28,6 +28,16 @@
 
 {% macro default__pseudonym_key_id() %}
     task_watts_pseudonym_key_id()
+{% endmacro %}
+
+
+{#- Spark: the (public) key id as a literal, read once, instead of a Python call per row. -#}
+{% macro spark__pseudonym_key_id() %}
+    {%- if execute -%}
+        '{{ run_query("select task_watts_pseudonym_key_id()").columns[0].values()[0] }}'
+    {%- else -%}
+        task_watts_pseudonym_key_id()
+    {%- endif -%}
 {% endmacro %}
 
 

@@ -40,18 +40,46 @@
     {%- endif -%}
 {% endmacro %}
 
+{#
+    Spark: the same readings. Its cast of ISO text honours an offset (the session is UTC);
+    typed columns are described before the query runs (spark__telemetry_column_types).
+#}
+{% macro spark__to_utc_timestamp(column, source_type=none) %}
+    {%- set kind = (source_type or '') | upper -%}
+    {%- set numeric = ['TINYINT', 'SMALLINT', 'INT', 'BIGINT', 'FLOAT', 'DOUBLE'] -%}
+    {%- if kind.startswith('TIMESTAMP') or kind == 'DATE' -%}
+        cast({{ column }} as timestamp)
+    {%- elif kind in numeric or kind.startswith('DECIMAL') -%}
+        {{ task_watts.epoch_to_timestamp('cast(' ~ column ~ ' as double)') }}
+    {%- else -%}
+    case
+        when try_cast(cast({{ column }} as string) as double) is null
+            then cast({{ column }} as timestamp)
+        else {{ task_watts.epoch_to_timestamp('try_cast(cast(' ~ column ~ ' as string) as double)') }}
+    end
+    {%- endif -%}
+{% endmacro %}
+
 {#- Seconds, milliseconds, microseconds or nanoseconds since the epoch, told apart by magnitude. -#}
 {% macro epoch_to_timestamp(number) %}
     case
         when abs({{ number }}) < 1e11
-            then make_timestamp(cast(round({{ number }} * 1e6) as bigint))
+            then {{ task_watts.timestamp_from_micros('cast(round(' ~ number ~ ' * 1e6) as bigint)') }}
         when abs({{ number }}) < 1e14
-            then make_timestamp(cast(round({{ number }} * 1e3) as bigint))
+            then {{ task_watts.timestamp_from_micros('cast(round(' ~ number ~ ' * 1e3) as bigint)') }}
         when abs({{ number }}) < 1e17
-            then make_timestamp(cast(round({{ number }}) as bigint))
-        else make_timestamp(cast(round({{ number }} / 1e3) as bigint))
+            then {{ task_watts.timestamp_from_micros('cast(round(' ~ number ~ ') as bigint)') }}
+        else {{ task_watts.timestamp_from_micros('cast(round(' ~ number ~ ' / 1e3) as bigint)') }}
     end
 {%- endmacro %}
+
+{% macro timestamp_from_micros(micros) %}
+    {{- return(adapter.dispatch('timestamp_from_micros', 'task_watts')(micros)) -}}
+{% endmacro %}
+
+{% macro default__timestamp_from_micros(micros) %}make_timestamp({{ micros }}){% endmacro %}
+
+{% macro spark__timestamp_from_micros(micros) %}timestamp_micros({{ micros }}){% endmacro %}
 
 
 {#

@@ -6,20 +6,21 @@ Every table of the DuckDB warehouse that the Spark build also wrote is compared 
 facts and marts, the accepted inputs, the task table, the quarantine): the Spark tables are
 Parquet folders in the session's warehouse, which DuckDB reads directly. Rows are matched on
 the table's key (the column its ``unique`` test names in the manifest); numbers must agree
-within ``rel_tol`` relative to the larger magnitude (or ``abs_tol`` apart: differences of sums
-that are zero on one engine are 1e-13 on the other), NULL only with NULL; every other value
-exactly. Row counts and the set of columns must be equal.
+within ``rel_tol`` relative to the larger magnitude (or within ``abs_tol`` of the column's
+largest magnitude: differences of sums that are zero on one engine are 1e-13 on the other),
+NULL only with NULL, NaN and infinities exactly; every other value exactly. A table of the
+DuckDB warehouse missing on Spark is a difference. Row counts and the set of columns must be equal.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -69,8 +70,36 @@ def unique_keys(manifest: Path) -> dict[str, tuple[str, ...]]:
     return keys
 
 
+def _built_tables(manifest: Path) -> set[str]:
+    """The models and seeds the project stores as tables (not views, not stored test failures)."""
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return {
+        node["alias"] or node["name"]
+        for node in nodes
+        if node["resource_type"] in ("model", "seed")
+        and node["config"]["materialized"] in ("table", "incremental", "seed")
+    }
+
+
 def _is_numeric(data_type: str) -> bool:
     return data_type.upper().startswith(NUMERIC_TYPES) or data_type.upper().startswith("DECIMAL")
+
+
+def _column_scales(con: Any, left: str, right: str, columns: Sequence[str]) -> dict[str, float]:
+    """The largest finite magnitude of each column over both tables: the unit in which a
+    difference counts as rounding (see compare_builds)."""
+    if not columns:
+        return {}
+    parts = ", ".join(
+        f'max(abs(case when isfinite(cast("{c}" as double)) then cast("{c}" as double) end))'
+        for c in columns
+    )
+    selected = ", ".join(f'"{c}"' for c in columns)
+    rows = con.execute(
+        f"select {parts} from (select {selected} from {left} union all "
+        f"select {selected} from {right})"
+    ).fetchall()[0]
+    return {c: float(v or 0.0) for c, v in zip(columns, rows, strict=True)}
 
 
 def compare_builds(
@@ -81,22 +110,26 @@ def compare_builds(
     abs_tol: float = 1e-9,
 ) -> EngineComparison:
     """Compare every table both builds wrote (see the module docstring). Two numbers within
-    ``abs_tol`` of each other are equal whatever their ratio: a saving that is a difference
-    of two sums is 0 on one engine and 1e-13 on the other, summed in another order."""
+    ``abs_tol`` times the column's largest magnitude are equal whatever their ratio: a saving
+    that is a difference of two sums is 0 on one engine and 1e-13 on the other, summed in
+    another order. NaN and infinities must match exactly."""
     result = EngineComparison()
     keys = unique_keys(manifest)
     with duckdb.connect() as con:
         con.execute("set enable_progress_bar = false")
         con.execute(f"attach '{duckdb_path}' as d (read_only)")
-        tables = sorted(
+        built = _built_tables(manifest)
+        duckdb_tables = sorted(
             name
             for (name,) in con.execute(
                 "select table_name from duckdb_tables() where database_name = 'd'"
             ).fetchall()
-            if (spark_warehouse / name).is_dir()
+            if name in built
         )
-        if not tables:
-            result.problems.append(f"no table of {duckdb_path} is in {spark_warehouse}")
+        tables = [name for name in duckdb_tables if (spark_warehouse / name).is_dir()]
+        missing = sorted(set(duckdb_tables) - set(tables))
+        if missing or not tables:
+            result.problems.append(f"tables of {duckdb_path} not in {spark_warehouse}: {missing}")
         for table in tables:
             spark = f"read_parquet('{spark_warehouse / table}/*.parquet')"
             d_cols = {c[0]: c[1] for c in con.execute(f"describe d.main.{table}").fetchall()}
@@ -135,20 +168,24 @@ def compare_builds(
                     result.problems.append(f"{table}: {differing} rows differ (compared whole)")
                 continue
             shared = [c for c in d_cols if c in s_cols and c not in key]
+            numeric = [c for c in shared if _is_numeric(d_cols[c]) and _is_numeric(s_cols[c])]
+            scales = _column_scales(con, f"d.main.{table}", spark, numeric)
             measures = []
             for c in shared:
                 a, b = f'd."{c}"', f's."{c}"'
-                if _is_numeric(d_cols[c]) and _is_numeric(s_cols[c]):
+                if c in numeric:
                     a, b = f"cast({a} as double)", f"cast({b} as double)"
                     measures.append(
                         f"max(case when {a} is not distinct from {b} then 0.0 "
                         f"when {a} is null or {b} is null then 'Infinity'::double "
-                        f"when abs({a} - {b}) <= {abs_tol} then 0.0 "
+                        f"when not isfinite({a}) or not isfinite({b}) then 'Infinity'::double "
+                        f"when abs({a} - {b}) <= {abs_tol * scales[c]!r} then 0.0 "
                         f"else abs({a} - {b}) / greatest(abs({a}), abs({b})) end)"
                     )
                 else:
                     measures.append(
-                        f"count(*) filter ({a} is distinct from {b}) * 'Infinity'::double"
+                        f"case when count(*) filter ({a} is distinct from {b}) > 0 "
+                        f"then 'Infinity'::double else 0.0 end"
                     )
             on = " and ".join(f'd."{k}" = s."{k}"' for k in key)
             unmatched = " or ".join(f'd."{k}" is null or s."{k}" is null' for k in key)
@@ -159,7 +196,7 @@ def compare_builds(
             """).fetchall()[0]  # fmt: skip
             if row[0]:
                 result.problems.append(f"{table}: {row[0]} keys on one side only")
-            diffs = [0.0 if v is None or math.isnan(v) else v for v in row[1:]]
+            diffs = [0.0 if v is None else v for v in row[1:]]
             if shared:
                 result.worst[table] = max(zip(shared, diffs, strict=True), key=lambda x: x[1])
             for column, diff in zip(shared, diffs, strict=True):

@@ -28,6 +28,13 @@ from typing import Any, Final
 
 import pandas as pd
 
+from python_helpers.ops.pseudonym_plugin import (
+    KEY_ENV,
+    KEY_FILE_ENV,
+    Pseudonymiser,
+    PseudonymKey,
+    load_key,
+)
 from python_helpers.project import PROJECT_ROOT
 
 SPARK_DIR_ENV: Final = "TASK_WATTS_SPARK_DIR"
@@ -55,6 +62,8 @@ def session_settings(root: Path) -> dict[str, str]:
         "spark.sql.shuffle.partitions": "4",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        # No ${env:...} expansion in SQL text: nothing in a model or a seed can read the key.
+        "spark.sql.variable.substitute": "false",
         "spark.driver.memory": os.environ.get("TASK_WATTS_SPARK_DRIVER_MEMORY", "4g"),
         # dbt-spark turns ANSI mode off for every session; say so here too, so a reader of
         # this session sees the semantics the models run under.
@@ -71,12 +80,19 @@ def start_session() -> Any:
     (root / "scratch").mkdir(parents=True, exist_ok=True)
     # Spark's Python workers must run this interpreter (it has the project's packages).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # pandas-on-Spark asks for it before the session starts (dbt-spark imports it).
+    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+    # The key is read before the JVM starts and then taken out of the environment, so neither
+    # the JVM nor its Python workers inherit it; it travels only in the UDF's closure.
+    key = load_key()
+    for variable in (KEY_ENV, KEY_FILE_ENV):
+        os.environ.pop(variable, None)
     builder = SparkSession.builder.enableHiveSupport()
-    for key, value in session_settings(root).items():
-        builder = builder.config(key, value)
+    for name, value in session_settings(root).items():
+        builder = builder.config(name, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("FATAL")
-    register_pseudonym_functions(spark)
+    register_pseudonym_functions(spark, key)
     return spark
 
 
@@ -103,72 +119,83 @@ def telemetry_files(raw_dir: Path, name: str, batch_date: str | None = None) -> 
     return sorted(path for path in found if path.is_file())
 
 
-def register_raw_views(spark: Any, raw_dir: Path, batch_date: str | None = None) -> dict[str, int]:
-    """One session view per raw input with files, holding its rows as read (text formats as
-    text), each with ``filename`` and its 0-based ``file_row_number``: the row's identity, as
-    DuckDB's readers give it. Returns the number of files per view."""
+def _read_file(spark: Any, path: Path, extension: str) -> Any:
+    """One raw file as Spark reads it, with ``filename`` and its 0-based ``file_row_number``.
+
+    Files are read one by one and combined by column name, as DuckDB's readers do: Spark would
+    otherwise take one file's schema (Parquet) or the first file's header by position (CSV)
+    for all of them. CSV is read as RFC 4180 text (doubled quotes, quoted newlines), whole,
+    so its rows come in file order; text formats carry no row index, so they are numbered in
+    that order."""
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
+    if extension == "parquet":
+        return spark.read.parquet(str(path)).select(
+            "*",
+            F.col("_metadata.file_path").alias("filename"),
+            F.col("_metadata.row_index").alias("file_row_number"),
+        )
+    if extension == "csv":
+        reader = (
+            spark.read.option("header", "true").option("escape", '"').option("multiLine", "true")
+        )
+        raw = reader.csv(str(path))
+    else:
+        raw = spark.read.option("mode", "FAILFAST").json(str(path))
+    numbered = raw.select(
+        "*",
+        F.col("_metadata.file_path").alias("filename"),
+        F.monotonically_increasing_id().alias("scan_order"),
+    )
+    order = Window.partitionBy("filename").orderBy("scan_order")
+    return numbered.withColumn("file_row_number", F.row_number().over(order) - 1).drop("scan_order")
+
+
+def register_raw_views(spark: Any, raw_dir: str, batch_date: str | None = None) -> dict[str, int]:
+    """One session view per raw input with files, holding its rows as read (text formats as
+    text), each with ``filename`` and its 0-based ``file_row_number``: the row's identity, as
+    DuckDB's readers give it. ``raw_dir`` is the folder as dbt's var ``raw_dir`` holds it, so
+    file names read as DuckDB gives them. Returns the number of files per view."""
+    from urllib.parse import unquote
+
+    from pyspark.sql import functions as F
+
     files_per_view: dict[str, int] = {}
+    root = Path(raw_dir)
     for name in RAW_INPUTS:
-        files = telemetry_files(raw_dir, name, batch_date)
-        frames = []
-        for extension in EXTENSIONS:
-            paths = [str(p) for p in files if p.suffix == f".{extension}"]
-            if not paths:
-                continue
-            if extension == "parquet":
-                frame = spark.read.parquet(*paths).select(
-                    "*",
-                    F.col("_metadata.file_path").alias("filename"),
-                    F.col("_metadata.row_index").alias("file_row_number"),
-                )
-            else:
-                reader = spark.read.option("header", "true") if extension == "csv" else spark.read
-                raw = (reader.csv(paths) if extension == "csv" else reader.json(paths)).select(
-                    "*",
-                    F.col("_metadata.file_path").alias("filename"),
-                    F.monotonically_increasing_id().alias("scan_order"),
-                )
-                # Text formats carry no row index: number rows in scan order within a file.
-                order = Window.partitionBy("filename").orderBy("scan_order")
-                frame = raw.withColumn("file_row_number", F.row_number().over(order) - 1).drop(
-                    "scan_order"
-                )
-            frames.append(frame)
-        if not frames:
+        files = telemetry_files(root, name, batch_date)
+        if not files:
             continue
+        frames = [_read_file(spark, path, path.suffix.lstrip(".")) for path in files]
         combined = frames[0]
         for frame in frames[1:]:
             combined = combined.unionByName(frame, allowMissingColumns=True)
-        # Spark names a file by its absolute file: URI; DuckDB as it was found, under raw_dir
-        # as given. Name it as DuckDB does, so a row's identity is the same on both engines.
-        absolute = f"file:{raw_dir.resolve()}/"
-        combined = combined.withColumn(
-            "filename",
-            F.when(
-                F.col("filename").startswith(absolute),
-                F.concat(F.lit(f"{raw_dir}/"), F.substring("filename", len(absolute) + 1, 100000)),
-            ).otherwise(F.regexp_replace("filename", "^file:", "")),
-        )
+        # Spark names a file by its URL-encoded absolute URI; DuckDB as it was found: raw_dir
+        # as given, then the path under it. Map each file's URI to that name.
+        names = {}
+        for (uri,) in combined.select("filename").distinct().collect():
+            local = Path(unquote(uri.removeprefix("file:")))
+            relative = (
+                local.relative_to(root.resolve()) if local.is_relative_to(root.resolve()) else None
+            )
+            names[uri] = f"{raw_dir.rstrip('/')}/{relative}" if relative else str(local)
+        mapping = F.create_map(*[F.lit(x) for pair in names.items() for x in pair])
+        combined = combined.withColumn("filename", mapping[F.col("filename")])
         combined.createOrReplaceTempView(raw_view_name(name))
         files_per_view[name] = len(files)
-    is_sample = (raw_dir / "_task_watts_sample").exists()
+    is_sample = (root / "_task_watts_sample").exists()
     spark.sql(f"select {str(is_sample).lower()} as is_generated_sample").createOrReplaceTempView(
         "task_watts_raw_dir"
     )
     return files_per_view
 
 
-def register_pseudonym_functions(spark: Any) -> None:
+def register_pseudonym_functions(spark: Any, key: PseudonymKey) -> None:
     """``task_watts_pseudonym(varchar)`` (hex HMAC-SHA-256 under the key, vectorised over
     Arrow batches) and ``task_watts_pseudonym_key_id()``, as on DuckDB."""
     from pyspark.sql.functions import pandas_udf
 
-    from python_helpers.ops.pseudonym_plugin import Pseudonymiser, load_key
-
-    key = load_key()
     secret = key.secret
     key_id = key.key_id
 
@@ -195,7 +222,9 @@ class LocalSessionPythonJobHelper:
     def submit(self, compiled_code: str) -> None:
         from pyspark.sql import SparkSession
 
-        spark = SparkSession.getActiveSession() or start_session()
+        # The session is the process's default one; "active" is per thread, and dbt runs
+        # models in threads of its own.
+        spark = SparkSession.builder.getOrCreate()
         code = compile(compiled_code, f"<dbt python model {self.model_name}>", "exec")
         exec(code, {"spark": spark, "__name__": "__dbt_model__"})
 
@@ -224,15 +253,34 @@ def run_dbt(args: Sequence[str]) -> bool:
     with the raw files of ``TASK_WATTS_RAW_DIR`` registered as session views."""
     from dbt.cli.main import dbtRunner
 
+    args = list(args)
+    dbt_vars = _vars_of(args)
+    if dbt_vars.get("batch_date") is not None:
+        raise SystemExit(
+            "task-watts spark: batch_date is set, but daily loads are DuckDB-only (Spark's "
+            "Parquet tables cannot delete a day's rows); run a full build (docs/spark.md)."
+        )
+    # The folder as dbt's var holds it (dbt_project.yml: TASK_WATTS_RAW_DIR, or target/sample).
+    raw_dir = str(dbt_vars.get("raw_dir") or os.environ.get("TASK_WATTS_RAW_DIR", "target/sample"))
     spark = start_session()
-    raw_dir = Path(os.environ.get("TASK_WATTS_RAW_DIR", PROJECT_ROOT / "target" / "sample"))
     register_raw_views(spark, raw_dir)
     install_local_submission()
-    args = list(args)
     if "--target" not in args and "-t" not in args:
         args += ["--target", "spark"]
     result = dbtRunner().invoke(args)
     return bool(result.success)
+
+
+def _vars_of(args: Sequence[str]) -> dict[str, Any]:
+    """The ``--vars`` dbt is given, as dbt reads them (YAML)."""
+    import yaml
+
+    for index, arg in enumerate(args):
+        if arg == "--vars" and index + 1 < len(args):
+            return yaml.safe_load(args[index + 1]) or {}
+        if arg.startswith("--vars="):
+            return yaml.safe_load(arg.split("=", 1)[1]) or {}
+    return {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

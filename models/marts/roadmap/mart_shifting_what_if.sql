@@ -326,21 +326,24 @@ final as (
         gco2e_location,
         hourly_coverage_share,
         time_shifted_gco2e,
-        gco2e_location - time_shifted_gco2e as time_saving_gco2e,
-        (gco2e_location - time_shifted_gco2e) / nullif(gco2e_location, 0) as time_saving_share,
+        {{ task_watts.saving('gco2e_location', 'time_shifted_gco2e') }} as time_saving_gco2e,
+        {{ task_watts.saving('gco2e_location', 'time_shifted_gco2e') }} / nullif(gco2e_location, 0)
+            as time_saving_share,
         case when place_shifted_gco2e < gco2e_location then best_region else current_region end as best_region,
         place_shifted_gco2e,
-        gco2e_location - place_shifted_gco2e as place_saving_gco2e,
-        (gco2e_location - place_shifted_gco2e) / nullif(gco2e_location, 0) as place_saving_share,
+        {{ task_watts.saving('gco2e_location', 'place_shifted_gco2e') }} as place_saving_gco2e,
+        {{ task_watts.saving('gco2e_location', 'place_shifted_gco2e') }} / nullif(gco2e_location, 0)
+            as place_saving_share,
         case
             -- a saving within summation noise of zero is no saving
             when least(time_shifted_gco2e, place_shifted_gco2e) >= gco2e_location * (1 - 1e-9) then 'none'
             when time_shifted_gco2e <= place_shifted_gco2e then 'time'
             else 'place'
         end as best_option,
-        gco2e_location - least(time_shifted_gco2e, place_shifted_gco2e) as best_saving_gco2e,
-        (gco2e_location - least(time_shifted_gco2e, place_shifted_gco2e)) / nullif(gco2e_location, 0)
-            as best_saving_share,
+        {{ task_watts.saving('gco2e_location', 'least(time_shifted_gco2e, place_shifted_gco2e)') }}
+            as best_saving_gco2e,
+        {{ task_watts.saving('gco2e_location', 'least(time_shifted_gco2e, place_shifted_gco2e)') }}
+        / nullif(gco2e_location, 0) as best_saving_share,
         gco2e_location / nullif(completed_tasks, 0) as task_gco2e,
         least(time_shifted_gco2e, place_shifted_gco2e) / nullif(completed_tasks, 0) as best_task_gco2e
 
