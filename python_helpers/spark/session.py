@@ -119,37 +119,46 @@ def telemetry_files(raw_dir: Path, name: str, batch_date: str | None = None) -> 
     return sorted(path for path in found if path.is_file())
 
 
-def _read_file(spark: Any, path: Path, extension: str) -> Any:
-    """One raw file as Spark reads it, with ``filename`` and its 0-based ``file_row_number``.
+def _read_files(spark: Any, paths: list[Path], extension: str) -> list[Any]:
+    """Raw files as Spark reads them, each row with ``filename`` and its 0-based
+    ``file_row_number``, combined by column name as DuckDB's readers do.
 
-    Files are read one by one and combined by column name, as DuckDB's readers do: Spark would
-    otherwise take one file's schema (Parquet) or the first file's header by position (CSV)
-    for all of them. CSV is read as RFC 4180 text (doubled quotes, quoted newlines), whole,
-    so its rows come in file order; text formats carry no row index, so they are numbered in
-    that order."""
+    Parquet is read in one scan with its files' schemas merged by name, and JSON Lines in one
+    scan (Spark infers one schema over all lines), malformed lines failing the build. CSV is
+    read file by file, because Spark would take the first file's header for all of them, as
+    RFC 4180 text (doubled quotes, quoted newlines) and whole, so its rows come in file order.
+    Text formats carry no row index: their rows are numbered in that order."""
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
+    names = [str(path) for path in paths]
     if extension == "parquet":
-        return spark.read.parquet(str(path)).select(
-            "*",
-            F.col("_metadata.file_path").alias("filename"),
-            F.col("_metadata.row_index").alias("file_row_number"),
-        )
+        frame = spark.read.option("mergeSchema", "true").parquet(*names)
+        return [
+            frame.select(
+                "*",
+                F.col("_metadata.file_path").alias("filename"),
+                F.col("_metadata.row_index").alias("file_row_number"),
+            )
+        ]
     if extension == "csv":
         reader = (
             spark.read.option("header", "true").option("escape", '"').option("multiLine", "true")
         )
-        raw = reader.csv(str(path))
+        raws = [reader.csv(name) for name in names]
     else:
-        raw = spark.read.option("mode", "FAILFAST").json(str(path))
-    numbered = raw.select(
-        "*",
-        F.col("_metadata.file_path").alias("filename"),
-        F.monotonically_increasing_id().alias("scan_order"),
-    )
+        raws = [spark.read.option("mode", "FAILFAST").json(names)]
     order = Window.partitionBy("filename").orderBy("scan_order")
-    return numbered.withColumn("file_row_number", F.row_number().over(order) - 1).drop("scan_order")
+    return [
+        raw.select(
+            "*",
+            F.col("_metadata.file_path").alias("filename"),
+            F.monotonically_increasing_id().alias("scan_order"),
+        )
+        .withColumn("file_row_number", F.row_number().over(order) - 1)
+        .drop("scan_order")
+        for raw in raws
+    ]
 
 
 def register_raw_views(spark: Any, raw_dir: str, batch_date: str | None = None) -> dict[str, int]:
@@ -167,7 +176,12 @@ def register_raw_views(spark: Any, raw_dir: str, batch_date: str | None = None) 
         files = telemetry_files(root, name, batch_date)
         if not files:
             continue
-        frames = [_read_file(spark, path, path.suffix.lstrip(".")) for path in files]
+        frames = [
+            frame
+            for extension in EXTENSIONS
+            if (of_kind := [p for p in files if p.suffix == f".{extension}"])
+            for frame in _read_files(spark, of_kind, extension)
+        ]
         combined = frames[0]
         for frame in frames[1:]:
             combined = combined.unionByName(frame, allowMissingColumns=True)
