@@ -20,7 +20,7 @@
     {%- endif -%}
     {%- set whole_table = (config.get('meta') or {}).get('whole_table_in_daily_loads', false) -%}
     {%- set scope = none if whole_table else var('daily_test_scope', {}).get(relation.identifier) -%}
-    {%- if scope and var('batch_date', none) is not none -%}
+    {%- if scope and task_watts.is_daily_load() -%}
         {%- set schema = adapter.quote(relation.database) ~ '.' ~ adapter.quote(relation.schema) -%}
         {%- do conditions.append('(' ~ scope | replace('{batch_date}', task_watts.batch_date_literal())
             | replace('{schema}', schema) ~ ')') -%}

@@ -9,7 +9,7 @@
     a file does not carry them, so an optional contract column never breaks a
     load; a missing required column still fails with the column's name.
 
-    `batched=true` (the daily load): when var('batch_date') is set, only the
+    `batched=true` (the daily load): when TASK_WATTS_BATCH_DATE is set, only the
     day's partition `<raw_dir>/<name>/date=<batch_date>/**` is read. The file
     each row came from and the row's 0-based position in it are then returned
     as `filename` and `file_row_number`: the row's identity, read off the scan
@@ -29,7 +29,7 @@
 {% macro duckdb__read_telemetry(relation, optional_columns, required, batched=false) %}
     {%- set name = relation.identifier -%}
     {%- set raw_dir = var('raw_dir') | string -%}
-    {%- set batch_date = var('batch_date', none) if batched else none -%}
+    {%- set batch_date = task_watts.daily_batch_date() if batched else none -%}
     {%- set file_option = ", filename = true" if batched else "" -%}
     {#- Parquet knows each row's position; the text readers number rows in scan order, which
         follows the sorted file list, so a file's first row is its smallest ordinal. -#}
@@ -158,7 +158,7 @@
 {% macro duckdb__refuse_missing_telemetry() %}
     {%- if execute -%}
         {%- set raw_dir = var('raw_dir') | string -%}
-        {%- set batch_date = var('batch_date', none) -%}
+        {%- set batch_date = task_watts.daily_batch_date() -%}
         {%- for name in ['inference_calls', 'task_events'] -%}
             {%- if task_watts.telemetry_files(raw_dir, name, batch_date) | length == 0 -%}
                 {{ exceptions.raise_compiler_error(task_watts.missing_telemetry_message(name, raw_dir, batch_date)) }}

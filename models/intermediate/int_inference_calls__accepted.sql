@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy=('append' if target.type == 'spark' else 'delete+insert'),
         unique_key='call_id',
-        full_refresh=(var('batch_date', none) is none),
+        full_refresh=(not task_watts.is_daily_load()),
         pre_hook="{{ task_watts.clear_current_batch() }}",
     )
 }}

@@ -81,7 +81,7 @@ deployment_batch_sizes as (
 
 ),
 
-{% if var('batch_date', none) is not none %}
+{% if task_watts.is_daily_load() %}
 
 touched_tasks as (
 
@@ -173,7 +173,14 @@ calls_with_coefficients as (
         datacenter_regions.market_gco2e_per_kwh,
         -- microseconds, as logged: the idle floor and the power check divide by it
         {{ task_watts.timestamp_diff('microsecond', 'calls.started_at', 'calls.ended_at') }}
-        / 3.6e9 as call_hours
+        / 3.6e9 as call_hours,
+        -- the daily load that priced the call (null: a full build did): the load's tests read
+        -- only its own rows, found by this column's min/max without a join
+        {% if task_watts.is_daily_load() -%}
+            {{ task_watts.batch_date_literal() }}
+        {%- else -%}
+            cast(null as date)
+        {%- endif %} as load_batch_date
 
     from calls
     left join model_energy_coefficients

@@ -17,7 +17,7 @@
         materialized='incremental',
         incremental_strategy=('append' if target.type == 'spark' else 'delete+insert'),
         unique_key='task_id',
-        full_refresh=(var('batch_date', none) is none),
+        full_refresh=(not task_watts.is_daily_load()),
     )
 }}
 

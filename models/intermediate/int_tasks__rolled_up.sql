@@ -23,7 +23,7 @@ tasks_to_refresh as (  -- noqa: ST03
 
 ),
 
-{% if var('batch_date', none) is not none %}
+{% if task_watts.is_daily_load() %}
 
 task_events as (
 

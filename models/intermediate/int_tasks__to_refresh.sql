@@ -10,7 +10,7 @@
     which would make a cycle; int_tasks__matured runs after this model). -#}
 {%- set previous_tasks = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='int_tasks__matured'
-) if execute and var('batch_date', none) is not none else none %}
+) if execute and task_watts.is_daily_load() else none %}
 
 with
 
@@ -28,7 +28,7 @@ accepted_calls as (  -- noqa: ST03
 
 ),
 
-{% if var('batch_date', none) is not none %}
+{% if task_watts.is_daily_load() %}
 
 touched as (
 

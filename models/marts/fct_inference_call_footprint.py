@@ -14,4 +14,4 @@ def model(dbt, session):
         unique_key="call_id",
     )
     priced_calls = nw.from_native(dbt.ref("int_inference_calls__priced"))
-    return nw.to_native(price_calls(priced_calls))
+    return nw.to_native(price_calls(priced_calls, carried=["load_batch_date"]))

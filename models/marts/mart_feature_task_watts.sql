@@ -21,7 +21,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        full_refresh=(var('batch_date', none) is none),
+        full_refresh=(not task_watts.is_daily_load()),
         pre_hook="{{ task_watts.delete_refreshed('feature_day_id', task_watts.refreshed_feature_days(ref('fct_task_footprint'), ref('int_tasks__to_refresh'))) }}",
     )
 }}

@@ -16,7 +16,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        full_refresh=(var('batch_date', none) is none),
+        full_refresh=(not task_watts.is_daily_load()),
         pre_hook="{{ task_watts.delete_refreshed('model_efficiency_id', task_watts.refreshed_model_months(ref('int_inference_calls__accepted'))) }}",
     )
 }}

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        full_refresh=(var('batch_date', none) is none),
+        full_refresh=(not task_watts.is_daily_load()),
         pre_hook="{{ task_watts.clear_current_batch() }}",
     )
 }}

@@ -36,6 +36,7 @@ measurement; its host overhead still carries bounds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, Literal
 
 import narwhals as nw
@@ -239,11 +240,12 @@ def gco2e_embodied() -> nw.Expr:
     )
 
 
-def price_calls(calls: nw.LazyFrame) -> nw.LazyFrame:
+def price_calls(calls: nw.LazyFrame, carried: Sequence[str] = ()) -> nw.LazyFrame:
     """Price every call: energy at three boundaries, carbon, water; keep the coefficients used.
 
     ``calls`` must carry ``PRICING_INPUT_COLUMNS`` plus the identifying columns listed in
-    ``CALL_FOOTPRINT_COLUMNS``. Returns exactly ``CALL_FOOTPRINT_COLUMNS``.
+    ``CALL_FOOTPRINT_COLUMNS``. Returns exactly ``CALL_FOOTPRINT_COLUMNS``, then the columns
+    named in ``carried`` (bookkeeping the formula does not read), unchanged.
     """
     missing = [c for c in PRICING_INPUT_COLUMNS if c not in calls.collect_schema().names()]
     if missing:
@@ -276,7 +278,7 @@ def price_calls(calls: nw.LazyFrame) -> nw.LazyFrame:
         gco2e_embodied=gco2e_embodied(),
         water_ml=nw.col("it_wh") * nw.col("wue_l_per_kwh"),
     )
-    return carbon.select(*CALL_FOOTPRINT_COLUMNS)
+    return carbon.select(*CALL_FOOTPRINT_COLUMNS, *carried)
 
 
 #: Additive call measures summed into each task.

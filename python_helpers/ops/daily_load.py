@@ -6,11 +6,13 @@
    (``DIR/inference_calls/date=YYYY-MM-DD/*``, ``DIR/task_events/date=YYYY-MM-DD/*``). A
    blocking failure prints the file, column, rule, row count and examples, writes the Data
    Docs page and exits 2: dbt never runs and the warehouse is not touched.
-2. Otherwise ``dbt build --vars {batch_date: ..., raw_dir: ...}`` runs on the warehouse with
-   checkpoints deferred (``TASK_WATTS_DEFER_CHECKPOINT=1``, read by ``profiles.yml``): every
-   change stays in DuckDB's write-ahead log. When every model and test passed, a checkpoint
-   publishes the day in one step; otherwise the log is deleted, which rolls the day back, and
-   the command exits 1 with every table exactly as it was (the previous marts still serve).
+2. Otherwise ``dbt build --vars {daily_load: true, raw_dir: ...}`` runs on the warehouse with
+   the day in ``TASK_WATTS_BATCH_DATE`` (an environment variable, so that the vars, and with
+   them dbt's partial parse, stay the same from one day to the next) and checkpoints
+   deferred (``TASK_WATTS_DEFER_CHECKPOINT=1``, read by ``profiles.yml``): every change stays
+   in DuckDB's write-ahead log. When every model and test passed, a checkpoint publishes the
+   day in one step; otherwise the log is deleted, which rolls the day back, and the command
+   exits 1 with every table exactly as it was (the previous marts still serve).
    Nothing is copied, so the cost is the day's, not the warehouse's. A marker file
    ``<warehouse>.loading`` exists while a load runs: a load killed midway is rolled back by the
    next ``task-watts daily`` (open the warehouse read-only until then).
@@ -136,6 +138,8 @@ def batch_summary(db_path: Path, batch_date: date) -> list[str]:
 
 
 DEFER_CHECKPOINT = "TASK_WATTS_DEFER_CHECKPOINT"
+# The day dbt loads (macros/telemetry_batches.sql reads it).
+BATCH_DATE = "TASK_WATTS_BATCH_DATE"
 
 
 def _loading_marker(db_path: Path) -> Path:
@@ -229,9 +233,10 @@ def _build_day(
             seeded = {p.stem for p in (PROJECT_ROOT / "seeds").glob("*.csv")} <= tables
     marker = _loading_marker(db_path)
     marker.touch()
-    dbt_vars = {"batch_date": batch_date.isoformat(), **(extra_vars or {})}
-    saved = os.environ.get(DEFER_CHECKPOINT)
+    dbt_vars = {"daily_load": True, **(extra_vars or {})}
+    saved = {key: os.environ.get(key) for key in (DEFER_CHECKPOINT, BATCH_DATE)}
     os.environ[DEFER_CHECKPOINT] = "1"
+    os.environ[BATCH_DATE] = batch_date.isoformat()
     try:
         # Unit tests check the SQL and the seeds are the coefficients: neither changes with a
         # day's data, so every full build (and CI) runs them and a daily load does not (but
@@ -243,10 +248,11 @@ def _build_day(
             extra_args=["--exclude", *excluded],
         )  # fmt: skip
     finally:
-        if saved is None:
-            os.environ.pop(DEFER_CHECKPOINT, None)
-        else:
-            os.environ[DEFER_CHECKPOINT] = saved
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     if not ok:
         _discard_log(db_path, existed)
         marker.unlink(missing_ok=True)

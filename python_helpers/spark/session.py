@@ -269,9 +269,9 @@ def run_dbt(args: Sequence[str]) -> bool:
 
     args = list(args)
     dbt_vars = _vars_of(args)
-    if dbt_vars.get("batch_date") is not None:
+    if dbt_vars.get("daily_load") in (True, "true", "True"):
         raise SystemExit(
-            "task-watts spark: batch_date is set, but daily loads are DuckDB-only (Spark's "
+            "task-watts spark: daily_load is set, but daily loads are DuckDB-only (Spark's "
             "Parquet tables cannot delete a day's rows); run a full build (docs/spark.md)."
         )
     # The folder as dbt's var holds it (dbt_project.yml: TASK_WATTS_RAW_DIR, or target/sample).

@@ -24,7 +24,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        full_refresh=(var('batch_date', none) is none),
+        full_refresh=(not task_watts.is_daily_load()),
         pre_hook="{{ task_watts.delete_refreshed('quarter_start', task_watts.refreshed_call_quarters(ref('fct_inference_call_footprint'), ref('int_inference_calls__accepted'), ref('fct_task_footprint'), ref('int_tasks__to_refresh'))) }}",
     )
 }}

@@ -1,7 +1,7 @@
 {{ config(materialized='ephemeral') }}
 {#
     The inference calls of the current load, typed to the input contract: one
-    day's partition in a daily load (var('batch_date')), every file otherwise.
+    day's partition in a daily load (TASK_WATTS_BATCH_DATE), every file otherwise.
     Nothing is filtered here: row-level checks route rows to the accepted calls
     or to the quarantine downstream, and the file and row number each row
     carries let the two be reconciled with the raw files row for row. Timestamps may be ISO text (an

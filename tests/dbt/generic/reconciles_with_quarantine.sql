@@ -48,7 +48,7 @@ accepted_rows as (
         batch_date,
         count(*) as accepted_rows
     from accepted
-    {% if var('batch_date', none) is not none -%}
+    {% if task_watts.is_daily_load() -%}
         where batch_date = {{ task_watts.batch_date_literal() }}
     {%- endif %}
     group by batch_date
@@ -63,7 +63,7 @@ rejected_rows as (
     from quarantined
     where
         is_rejected
-        {% if var('batch_date', none) is not none -%}
+        {% if task_watts.is_daily_load() -%}
             and batch_date = {{ task_watts.batch_date_literal() }}
         {%- endif %}
     group by batch_date

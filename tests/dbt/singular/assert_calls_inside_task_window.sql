@@ -33,12 +33,15 @@ final as (
     inner join tasks
         on calls.task_id = tasks.task_id
     where
-        calls.started_at
-        < tasks.started_at - interval '{{ var("call_window_tolerance_minutes") }} minutes'
-        or (
-            tasks.terminal_outcome != 'open'
-            and calls.ended_at
-            > tasks.ended_at + interval '{{ var("call_window_tolerance_minutes") }} minutes'
+        {{ task_watts.priced_by_this_load('calls') }}
+        and (
+            calls.started_at
+            < tasks.started_at - interval '{{ var("call_window_tolerance_minutes") }} minutes'
+            or (
+                tasks.terminal_outcome != 'open'
+                and calls.ended_at
+                > tasks.ended_at + interval '{{ var("call_window_tolerance_minutes") }} minutes'
+            )
         )
 
 )
