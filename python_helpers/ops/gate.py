@@ -263,7 +263,10 @@ def read_frame(
     frame = con.sql(f"select {', '.join(selects)} from {source}").df()
     for column in in_file:
         if column in specs and specs[column].sql_type == "timestamp":
-            frame[column] = pd.to_datetime(frame[column])
+            # UTC-aware: GX's pandas engine compares an aware (or a naive nanosecond) column
+            # with its bounds in one vectorised step, but a naive microsecond column one value
+            # at a time in Python. Microseconds keep years 1-9999 (nanoseconds stop at 2262).
+            frame[column] = pd.to_datetime(frame[column]).dt.tz_localize(UTC)
     return frame
 
 
@@ -423,11 +426,12 @@ def _rules(name: str, columns: Sequence[str], settings: GateSettings, day: date)
         if column in present:
             rules.append(Rule(expectation, column, rule, blocking))
 
-    earliest, latest = settings.window(day)
+    # aware bounds, as the timestamp columns are (read_frame)
+    earliest, latest = (bound.replace(tzinfo=UTC) for bound in settings.window(day))
     window = f"between {earliest:%Y-%m-%d %H:%M} and {latest:%Y-%m-%d %H:%M} UTC"
     # Late rows are fine, but a batch that (almost) never falls on its own day is the wrong
     # folder or a clock bug: loading it would report the day as loaded with nothing in it.
-    day_start = datetime.combine(day, datetime.min.time())
+    day_start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
     day_end = day_start + timedelta(days=1) - timedelta(microseconds=1)
     own_day = settings.min_own_day_row_share
     stamp = "started_at" if name == "inference_calls" else "event_at"
