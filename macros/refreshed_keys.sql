@@ -63,21 +63,16 @@
 
 
 {#
-    The quarters a daily load recomputes in mart_shifting_what_if, whose calls are dated by
-    their own start and its completed tasks by theirs: the quarters of the day's calls and of
-    every call of a refreshed task, and the refreshed tasks' quarters (refreshed_task_quarters).
+    The call days a daily load recomputes in int_inference_calls__shifting_days: those of the
+    calls it priced (load_batch_date) and of every call of a refreshed task (a pending task
+    that matured moves its calls into the shiftable part). Emits a select of call_date.
 #}
-{% macro refreshed_call_quarters(call_footprint, accepted_calls, task_footprint, tasks_to_refresh) %}
-    select cast({{ dbt.date_trunc('quarter', 'call_footprint.started_at') }} as date) as quarter_start
+{% macro refreshed_call_days(call_footprint, tasks_to_refresh) %}
+    select distinct cast(call_footprint.started_at as date) as call_date
     from {{ call_footprint }} as call_footprint
     where
-        call_footprint.task_id in (select tasks_to_refresh.task_id from {{ tasks_to_refresh }} as tasks_to_refresh)
-        or call_footprint.call_id in (
-            select accepted_calls.call_id from {{ accepted_calls }} as accepted_calls
-            where accepted_calls.batch_date = {{ task_watts.batch_date_literal() }}
-        )
-    union
-    {{ task_watts.refreshed_task_quarters(task_footprint, tasks_to_refresh) }}
+        {{ task_watts.priced_by_this_load('call_footprint') }}
+        or call_footprint.task_id in (select tasks_to_refresh.task_id from {{ tasks_to_refresh }} as tasks_to_refresh)
 {% endmacro %}
 
 

@@ -34,6 +34,7 @@ TABLES = (
     "mart_model_efficiency",
     "mart_feature_model_quarter",
     "mart_shifting_what_if",
+    "int_inference_calls__shifting_days",
     "quarantine__inference_calls",
     "quarantine__task_events",
 )

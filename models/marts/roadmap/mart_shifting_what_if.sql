@@ -15,186 +15,70 @@
     The two are alternatives, not combined: the hourly profile of another
     region is not known. Savings are location-based gCO2e.
 
-    Incremental: a daily load recomputes only the quarters its calls and
-    refreshed tasks fall in, deleting those rows first.
+    Every figure is a sum (or a max, or a count of regions), so the mart is
+    summed from the day-grain int_inference_calls__shifting_days and the
+    completed tasks of mart_feature_task_watts, both kept incrementally: the
+    table is small and rebuilt whole on every load.
 #}
--- depends_on: {{ ref('int_tasks__to_refresh') }}
--- depends_on: {{ ref('int_inference_calls__accepted') }}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        full_refresh=(not task_watts.is_daily_load()),
-        pre_hook="{{ task_watts.delete_refreshed('quarter_start', task_watts.refreshed_call_quarters(ref('fct_inference_call_footprint'), ref('int_inference_calls__accepted'), ref('fct_task_footprint'), ref('int_tasks__to_refresh'))) }}",
-    )
-}}
 
 with
 
-all_call_footprint as (
+shifting_days as (
 
-    select * from {{ ref('fct_inference_call_footprint') }}
-
-),
-
-grid_intensity_hourly as (
-
-    select * from {{ ref('stg_telemetry__grid_intensity_hourly') }}
+    select * from {{ ref('int_inference_calls__shifting_days') }}
 
 ),
 
-feature_catalogue as (
+feature_task_days as (
 
-    select * from {{ ref('feature_catalogue') }}
-
-),
-
-task_footprint as (
-
-    select * from {{ ref('fct_task_footprint') }}
+    select * from {{ ref('mart_feature_task_watts') }}
 
 ),
 
-{% if is_incremental() %}
-
-accepted_calls as (
-
-    select * from {{ ref('int_inference_calls__accepted') }}
-
-),
-
-tasks_to_refresh as (
-
-    select * from {{ ref('int_tasks__to_refresh') }}
-
-),
-
-refreshed_quarters as (
-
-    {{ task_watts.refreshed_call_quarters(
-        'all_call_footprint', 'accepted_calls', 'task_footprint', 'tasks_to_refresh'
-    ) }}
-
-),
-
-call_footprint as (
-
-    select all_call_footprint.*
-    from all_call_footprint
-    where {{ task_watts.in_refreshed_quarter('all_call_footprint.started_at') }}
-
-),
-
-quarter_tasks as (
-
-    select task_footprint.*
-    from task_footprint
-    where {{ task_watts.in_refreshed_quarter('task_footprint.started_at') }}
-
-),
-
-{% else %}
-
-    call_footprint as (
-
-        select * from all_call_footprint
-
-    ),
-
-    quarter_tasks as (
-
-        select * from task_footprint
-
-    ),
-
-{% endif %}
-
-deferrable_calls as (
+shiftable_days as (
 
     select
-        call_footprint.feature,
-        cast({{ dbt.date_trunc('quarter', 'call_footprint.started_at') }} as date) as quarter_start,
-        cast(call_footprint.started_at as date) as call_date,
-        call_footprint.model,
-        coalesce(call_footprint.gpu_type, 'vendor') as accelerator,
-        call_footprint.region,
-        call_footprint.grid_zone,
-        call_footprint.grid_period,
-        call_footprint.it_wh,
-        call_footprint.facility_wh,
-        call_footprint.gco2e_location,
-        call_footprint.grid_gco2e_per_kwh
-
-    from call_footprint
-    inner join feature_catalogue
-        on call_footprint.feature = feature_catalogue.feature
-    inner join task_footprint
-        on call_footprint.task_id = task_footprint.task_id
-    where feature_catalogue.is_deferrable and not task_footprint.is_pending
-
-),
-
-daily_lowest_hour as (
-
-    select
-        grid_zone,
-        cast(hour_start_at as date) as intensity_date,
-        min(gco2e_per_kwh) as lowest_gco2e_per_kwh
-
-    from grid_intensity_hourly
-    group by grid_zone, cast(hour_start_at as date)
+        *,
+        cast({{ dbt.date_trunc('quarter', 'call_date') }} as date) as quarter_start
+    from shifting_days
+    where shiftable_calls > 0
 
 ),
 
 time_shifted as (
 
     select
-        deferrable_calls.feature,
-        deferrable_calls.quarter_start,
-        count(*) as calls,
-        sum(deferrable_calls.facility_wh) as facility_wh,
-        sum(deferrable_calls.it_wh) as it_wh,
-        sum(deferrable_calls.gco2e_location) as gco2e_location,
-        sum(case when deferrable_calls.grid_period = 'hour' then deferrable_calls.facility_wh else 0 end)
-            as hourly_facility_wh,
-        sum(
-            case
-                when
-                    deferrable_calls.grid_period = 'hour'
-                    and daily_lowest_hour.lowest_gco2e_per_kwh is not null
-                    then
-                        deferrable_calls.facility_wh / 1000.0
-                        * least(daily_lowest_hour.lowest_gco2e_per_kwh, deferrable_calls.grid_gco2e_per_kwh)
-                else deferrable_calls.gco2e_location
-            end
-        ) as time_shifted_gco2e,
-        min(deferrable_calls.region) as current_region,
-        count(distinct deferrable_calls.region) as current_regions
+        feature,
+        quarter_start,
+        sum(shiftable_calls) as calls,
+        sum(shiftable_facility_wh) as facility_wh,
+        sum(shiftable_it_wh) as it_wh,
+        sum(shiftable_gco2e_location) as gco2e_location,
+        sum(shiftable_hourly_facility_wh) as hourly_facility_wh,
+        sum(shiftable_time_shifted_gco2e) as time_shifted_gco2e,
+        min(region) as current_region,
+        count(distinct region) as current_regions
 
-    from deferrable_calls
-    left join daily_lowest_hour
-        on
-            deferrable_calls.grid_zone = daily_lowest_hour.grid_zone
-            and deferrable_calls.call_date = daily_lowest_hour.intensity_date
-    group by deferrable_calls.feature, deferrable_calls.quarter_start
+    from shiftable_days
+    group by feature, quarter_start
 
 ),
 
 region_quarter as (
 
     select
-        cast({{ dbt.date_trunc('quarter', 'started_at') }} as date) as quarter_start,
+        cast({{ dbt.date_trunc('quarter', 'call_date') }} as date) as quarter_start,
         model,
-        coalesce(gpu_type, 'vendor') as accelerator,
+        accelerator,
         region,
         max(pue) as pue,
         sum(gco2e_location) * 1000.0 / nullif(sum(facility_wh), 0) as mean_gco2e_per_kwh
 
-    from call_footprint
+    from shifting_days
     group by
-        cast({{ dbt.date_trunc('quarter', 'started_at') }} as date),
+        cast({{ dbt.date_trunc('quarter', 'call_date') }} as date),
         model,
-        coalesce(gpu_type, 'vendor'),
+        accelerator,
         region
 
 ),
@@ -206,9 +90,9 @@ feature_model_energy as (
         quarter_start,
         model,
         accelerator,
-        sum(it_wh) as it_wh
+        sum(shiftable_it_wh) as it_wh
 
-    from deferrable_calls
+    from shiftable_days
     group by feature, quarter_start, model, accelerator
 
 ),
@@ -271,12 +155,11 @@ completed as (
 
     select
         feature,
-        cast({{ dbt.date_trunc('quarter', 'started_at') }} as date) as quarter_start,
-        sum(case when is_completed then 1 else 0 end) as completed_tasks
+        cast({{ dbt.date_trunc('quarter', 'task_date') }} as date) as quarter_start,
+        sum(completed_tasks) as completed_tasks
 
-    from quarter_tasks
-    where not is_pending
-    group by feature, cast({{ dbt.date_trunc('quarter', 'started_at') }} as date)
+    from feature_task_days
+    group by feature, cast({{ dbt.date_trunc('quarter', 'task_date') }} as date)
 
 ),
 
