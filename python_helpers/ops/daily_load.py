@@ -140,6 +140,8 @@ def batch_summary(db_path: Path, batch_date: date) -> list[str]:
 DEFER_CHECKPOINT = "TASK_WATTS_DEFER_CHECKPOINT"
 # The day dbt loads (macros/telemetry_batches.sql reads it).
 BATCH_DATE = "TASK_WATTS_BATCH_DATE"
+# Models that read no telemetry (seeds and constants only): a daily load leaves them be.
+SEED_ONLY_MODELS = ["int_batch_size_efficiency__bands", "metricflow_time_spine"]
 
 
 def _loading_marker(db_path: Path) -> Path:
@@ -224,6 +226,7 @@ def _build_day(
     roll_back_interrupted_load(db_path)
     existed = db_path.exists()
     seeded = False
+    tables: set[str] = set()
     if existed:
         with duckdb.connect(str(db_path)) as con:
             con.execute("checkpoint")  # nothing of an earlier session waits in the log
@@ -243,6 +246,9 @@ def _build_day(
         # loads the seeds into a warehouse that has none yet). A changed seed needs a full
         # build anyway, to reprice history.
         excluded = ["test_type:unit"] + (["resource_type:seed"] if seeded else [])
+        # Tables made from seeds and constants alone are what the last full build left.
+        if seeded and set(SEED_ONLY_MODELS) <= tables:
+            excluded += SEED_ONLY_MODELS
         ok, failures = run_dbt_build(
             raw_dir, db_path, dbt_vars, target_path, log_path,
             extra_args=["--exclude", *excluded],
