@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parse, full, reference, stored_reference = phases[1], phases[2], phases[3], phases[4]
     daily = phases[7]
-    # dbt parse and the build each start dbt (about 1.3-1.9 CPU-s), so this counts start-up
+    # dbt parse and the build each start dbt (about 1.3-2.1 CPU-s), so this counts start-up
     # twice: an upper bound on a build from a fresh target.
     full_with_parse = (
         full.cpu_s + parse.cpu_s if full.cpu_s is not None and parse.cpu_s is not None else None

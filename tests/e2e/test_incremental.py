@@ -185,3 +185,29 @@ def test_day_by_day_equals_full_build_and_rerun_is_idempotent(
     assert late_stamps == [(DAYS[-1],)]
     with duckdb.connect(str(full_db), read_only=True) as con:
         assert con.sql(stamp).fetchall() == [(None,)]
+
+
+def test_the_day_is_read_from_the_environment_and_checked(
+    days_raw: tuple[Path, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day is TASK_WATTS_BATCH_DATE (so --vars stay the same every day and dbt reuses its
+    parse); the old var, a malformed day, and a day set for a full build all stop dbt with a
+    message naming what to do."""
+    raw, _, _ = days_raw
+    db = tmp_path / "w.duckdb"
+    paths = (tmp_path / "target", tmp_path / "logs")
+    monkeypatch.delenv("TASK_WATTS_BATCH_DATE", raising=False)
+
+    ok, failures = run_dbt_build(raw, db, {"batch_date": "2026-06-02"}, *paths)
+    assert not ok
+    assert "TASK_WATTS_BATCH_DATE" in "\n".join(failures) and "2026-06-02" in "\n".join(failures)
+
+    monkeypatch.setenv("TASK_WATTS_BATCH_DATE", "2026/06/02")
+    ok, failures = run_dbt_build(raw, db, {"daily_load": True}, *paths)
+    assert not ok
+    assert "YYYY-MM-DD" in "\n".join(failures) and "2026/06/02" in "\n".join(failures)
+
+    monkeypatch.setenv("TASK_WATTS_BATCH_DATE", "2026-06-02")
+    ok, failures = run_dbt_build(raw, db, {}, *paths)
+    assert not ok
+    assert "full build" in "\n".join(failures)
