@@ -9,10 +9,13 @@
     is there.
 
     The day is not a var because dbt parses the whole project again whenever
-    --vars change (about 5 CPU-s): a var holding the day would make every daily
-    load pay it. Whether the load is daily decides configs and the DAG, so it
-    is a var (the same every day); the day only goes into SQL text, which dbt
-    renders at run time, so it is read at run time.
+    --vars change (about 4 CPU-s more than a partial parse): a var holding the
+    day would make every daily load pay it. Whether the load is daily decides
+    configs and the DAG, so it is a var (the same every day); the day only
+    goes into SQL text, which dbt renders at run time, so it is read at run
+    time. Each load reuses the previous one's parse as long as nothing else
+    (a full build, a manual dbt command with other vars) used the same target
+    folder in between; then it parses once more.
 #}
 
 {% macro is_daily_load() %}

@@ -147,7 +147,7 @@ final as (
         max(pue) as pue,
         sum(facility_wh) as facility_wh,
         sum(gco2e_location) as gco2e_location,
-        sum(case when is_shiftable then 1 else 0 end) as shiftable_calls,
+        cast(sum(case when is_shiftable then 1 else 0 end) as bigint) as shiftable_calls,
         sum(case when is_shiftable then it_wh else 0 end) as shiftable_it_wh,
         sum(case when is_shiftable then facility_wh else 0 end) as shiftable_facility_wh,
         sum(case when is_shiftable then gco2e_location else 0 end) as shiftable_gco2e_location,

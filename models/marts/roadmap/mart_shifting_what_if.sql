@@ -50,7 +50,8 @@ time_shifted as (
     select
         feature,
         quarter_start,
-        sum(shiftable_calls) as calls,
+        -- bigint, as count(*) was (a sum of bigints is 128-bit on DuckDB)
+        cast(sum(shiftable_calls) as bigint) as calls,
         sum(shiftable_facility_wh) as facility_wh,
         sum(shiftable_it_wh) as it_wh,
         sum(shiftable_gco2e_location) as gco2e_location,
