@@ -317,30 +317,19 @@ def main(argv: list[str] | None = None) -> int:
             daily_db,
         )
     )  # fmt: skip
-    phases.append(
-        measure(
-            f"setup: daily load of {day_before} (task-watts daily)",
-            [str(bin_dir / "task-watts"), "daily", "--raw-dir", str(raw_days),
-             "--date", day_before.isoformat(), "--db", str(daily_db),
-             "--docs-dir", str(out / "gx_docs"), "--target-path", str(daily_target),
-             "--log-path", str(out / "logs")],
-            env,
-            log,
-            daily_db,
-        )
-    )  # fmt: skip
-    phases.append(
-        measure(
-            f"daily load of {last_day} (task-watts daily)",
-            [str(bin_dir / "task-watts"), "daily", "--raw-dir", str(raw_days),
-             "--date", last_day.isoformat(), "--db", str(daily_db),
-             "--docs-dir", str(out / "gx_docs"), "--target-path", str(daily_target),
-             "--log-path", str(out / "logs")],
-            env,
-            log,
-            daily_db,
-        )
-    )  # fmt: skip
+    for label, day in (("setup: daily load", day_before), ("daily load", last_day)):
+        phases.append(
+            measure(
+                f"{label} of {day} (task-watts daily)",
+                [str(bin_dir / "task-watts"), "daily", "--raw-dir", str(raw_days),
+                 "--date", day.isoformat(), "--db", str(daily_db),
+                 "--docs-dir", str(out / "gx_docs"), "--target-path", str(daily_target),
+                 "--log-path", str(out / "logs")],
+                env,
+                log,
+                daily_db,
+            )
+        )  # fmt: skip
     daily_nodes = node_seconds(daily_target)
     daily_comparison = compare(daily_db, reference_db, raw_rows=raw_rows)
     load_after = os.getloadavg()
