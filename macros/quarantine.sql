@@ -1,40 +1,45 @@
 {#
-    The quarantine's logical CTEs, shared by both inputs, in one pass over
-    the validated rows: `flagged` keeps only the rows with something to
-    report (a broken rule, a later copy of an id, a flag such as no_task, or
-    in a daily load an id an earlier day already holds), `judged` having
-    marked each row rejected or not; `reasons` gives a row one line per rule it broke, by
+    The quarantine's logical CTEs, shared by both inputs. The accepted table
+    already holds the verdict on every row it kept, so the quarantine does not
+    judge the load a second time: it matches the checked rows of the load to
+    the accepted rows by their identity (file and row number). A row that is
+    not accepted is rejected; if it broke no rule, it lost to another copy of
+    its id, of this load or of an earlier day (`duplicate_flag`; the test
+    has_an_accepted_copy checks that copy exists). `flagged` keeps only the
+    rows with something to report (rejected, or an accepted row with a flag
+    such as no_task); `reasons` gives a row one line per rule it broke, by
     pairing it with the list of reasons (a small constant table) instead of
     scanning it once per reason. `rules` is a list of (reason code, boolean
-    SQL condition on the flagged row). Emits "judged as (...), flagged as
-    (...), reasons as (...)," for a model's `with` list.
+    SQL condition on the judged row). Emits "accepted_in_load as (...),
+    judged as (...), flagged as (...), reasons as (...)," for a model's
+    `with` list.
 #}
-{% macro quarantine_reasons(input_name, validated, accepted, duplicate_flag, rules) %}
-    {%- set key = task_watts.telemetry_contract(input_name).row_key -%}
+{% macro quarantine_reasons(checked, accepted, duplicate_flag, rules) %}
+accepted_in_load as (
+
+    select
+        source_file,
+        source_row_number
+    from {{ accepted }}
+    {%- if task_watts.is_daily_load() %}
+    -- the day's rows only; the other days' row groups are skipped by their batch_date range
+    where batch_date = {{ task_watts.batch_date_literal() }}
+    {%- endif %}
+
+),
+
 judged as (
 
     select
-        {{ validated }}.*,
-        {% if is_incremental() -%}
-            -- Passed every rule and was first in its load, yet an earlier day holds the id.
-            earlier.{{ key }} is not null as is_duplicate_of_earlier_day,
-        {% else -%}
-            false as is_duplicate_of_earlier_day,
-        {% endif -%}
-        not {{ validated }}.passes_row_rules
-        or {{ validated }}.{{ duplicate_flag }}
-        {%- if is_incremental() %}
-            or earlier.{{ key }} is not null
-        {%- endif %} as is_rejected
-    from {{ validated }}
-    {% if is_incremental() -%}
-        left join {{ accepted }} as earlier
-            on
-                {{ validated }}.{{ key }} = earlier.{{ key }}
-                and {{ validated }}.passes_row_rules
-                and not {{ validated }}.{{ duplicate_flag }}
-                and earlier.batch_date is distinct from {{ validated }}.batch_date
-    {% endif %}
+        {{ checked }}.*,
+        accepted_in_load.source_row_number is null as is_rejected,
+        accepted_in_load.source_row_number is null
+        and {{ checked }}.passes_row_rules as {{ duplicate_flag }}
+    from {{ checked }}
+    left join accepted_in_load
+        on
+            {{ checked }}.source_file is not distinct from accepted_in_load.source_file
+            and {{ checked }}.source_row_number = accepted_in_load.source_row_number
 
 ),
 
@@ -42,8 +47,9 @@ flagged as (
 
     select * from judged
     where
+        is_rejected
         {% for reason, condition in rules -%}
-            ({{ condition }}){{ ' or' if not loop.last }}
+            or ({{ condition }})
         {% endfor %}
 
 ),

@@ -87,7 +87,10 @@
     feed, carriage return, NBSP) removed; blank -> null. DuckDB trims a set
     of characters directly, several times faster than the regular expression
     other engines use; Spark too (its string literals would also eat the
-    regular expression's backslashes).
+    regular expression's backslashes). On DuckDB the trim only runs when the
+    first or last character is one of them: trimming a set costs about three
+    times the two look-ups (1.3 against 0.4 CPU-s for 5.3M ids), and nearly
+    every id arrives clean.
 #}
 {% macro blank_to_null(column) %}
     {{ return(adapter.dispatch('blank_to_null', 'task_watts')(column)) }}
@@ -102,7 +105,13 @@
 {% endmacro %}
 
 {% macro duckdb__blank_to_null(column) %}
-    nullif(trim(cast({{ column }} as string), ' ' || chr(9) || chr(10) || chr(12) || chr(13) || chr(160)), '')
+    {%- set value = 'cast(' ~ column ~ ' as string)' -%}
+    {%- set whitespace = '(32, 9, 10, 12, 13, 160)' -%}
+    case
+        when ascii({{ value }}) in {{ whitespace }} or ascii(right({{ value }}, 1)) in {{ whitespace }}
+            then nullif(trim({{ value }}, ' ' || chr(9) || chr(10) || chr(12) || chr(13) || chr(160)), '')
+        else nullif({{ value }}, '')
+    end
 {% endmacro %}
 
 

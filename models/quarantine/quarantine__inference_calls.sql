@@ -17,14 +17,13 @@
 
 with
 
-validated_calls as (
+checked_calls as (
 
-    select * from {{ ref('int_inference_calls__validated') }}
+    select * from {{ ref('int_inference_calls__checked') }}
 
 ),
 
--- read only by a daily load (macros/quarantine.sql: ids an earlier day holds)
-accepted_calls as (  -- noqa: ST03
+accepted_calls as (
 
     select * from {{ ref('int_inference_calls__accepted') }}
 
@@ -35,10 +34,10 @@ accepted_calls as (  -- noqa: ST03
         ('unknown_model', 'is_unknown_model'),
         ('unknown_region', 'is_unknown_region'),
         ('unknown_status', 'is_unknown_status'),
-        ('duplicate_call', 'is_duplicate_call or is_duplicate_of_earlier_day'),
+        ('duplicate_call', 'is_duplicate_call'),
         ('no_task', 'is_no_task'),
     ]) %}
-{{ task_watts.quarantine_reasons('inference_calls', 'validated_calls', 'accepted_calls', 'is_duplicate_call', rules) }}
+{{ task_watts.quarantine_reasons('checked_calls', 'accepted_calls', 'is_duplicate_call', rules) }}
 
 {{ task_watts.pseudonym_lookups('inference_calls', 'reasons') }}
 final as (

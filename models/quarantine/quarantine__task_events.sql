@@ -13,14 +13,13 @@
 
 with
 
-validated_events as (
+checked_events as (
 
-    select * from {{ ref('int_task_events__validated') }}
+    select * from {{ ref('int_task_events__checked') }}
 
 ),
 
--- read only by a daily load (macros/quarantine.sql: ids an earlier day holds)
-accepted_events as (  -- noqa: ST03
+accepted_events as (
 
     select * from {{ ref('int_task_events__accepted') }}
 
@@ -31,9 +30,9 @@ accepted_events as (  -- noqa: ST03
         ('unknown_event_type', 'is_unknown_event_type'),
         ('unknown_feature', 'is_unknown_feature'),
         ('missing_task_id', 'is_missing_task_id'),
-        ('duplicate_event', 'is_duplicate_event or is_duplicate_of_earlier_day'),
+        ('duplicate_event', 'is_duplicate_event'),
     ]) %}
-{{ task_watts.quarantine_reasons('task_events', 'validated_events', 'accepted_events', 'is_duplicate_event', rules) }}
+{{ task_watts.quarantine_reasons('checked_events', 'accepted_events', 'is_duplicate_event', rules) }}
 
 {{ task_watts.pseudonym_lookups('task_events', 'reasons') }}
 final as (
