@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -477,6 +478,30 @@ def test_call_without_task_keeps_its_energy_as_unattributed(catalogue: Catalogue
     has_task, task_id, feature, facility_wh = rows[0]
     assert (has_task, task_id, feature) == (False, None, None)
     assert facility_wh > 0
+
+
+def test_a_clean_call_missing_from_the_accepted_table_fails_the_build(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
+    """The quarantine reports a row that broke no rule and was not accepted as a duplicate;
+    has_an_accepted_copy is what stops a row lost for any other reason from passing as one."""
+    db = tmp_path / "lost.duckdb"
+    shutil.copy(catalogue.db, db)
+    clean = catalogue.batches["clean"]
+    lost = clean.calls[0]["call_id"]
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"delete from int_inference_calls__accepted where call_id = '{lost}'")
+    ok, failures = run_dbt_build(
+        catalogue.raw, db, {}, tmp_path / "target", tmp_path / "logs",
+        extra_args=["--select", "quarantine__inference_calls"],
+    )  # fmt: skip
+    assert not ok
+    assert any("has_an_accepted_copy" in f for f in failures), failures
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql(
+            "select reason, is_rejected from quarantine__inference_calls "
+            f"where call_id = '{lost}' and batch_date = date '{clean.day.isoformat()}'"
+        ).fetchall() == [("duplicate_call", True)]
 
 
 def test_late_completion_completes_the_earlier_task(catalogue: Catalogue) -> None:
