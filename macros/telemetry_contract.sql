@@ -39,62 +39,84 @@
 
 
 {#
-    The staged columns, in the contract's order: "col_a,\n col_b, ..." with a
-    trailing comma when `trailing_comma`; prefixed with `relation.` if given. A
-    column to pseudonymise is selected from its lookup, so the model must have
-    pseudonym_lookups among its CTEs and pseudonym_joins in its `from`.
+    The stored contract columns, in the contract's order: "col_a,\n col_b,
+    ..." with a trailing comma when `trailing_comma`; prefixed with
+    `relation.` if given. `relation` is a checked (or validated) row set: a
+    column to pseudonymise is its pseudonym there, under the contract name
+    (pseudonym_columns); the clear value is never selected.
 #}
 {% macro contract_columns(input_name, relation=none, trailing_comma=false) %}
     {%- set columns = task_watts.telemetry_contract(input_name).columns -%}
     {%- for column in columns %}
-        {%- if column.rules.get('pseudonymise', false) %}
-        pseudonyms_{{ column.name }}.pseudonym as {{ column.name }}{{ ',' if trailing_comma or not loop.last }}
-        {%- else %}
         {{ relation ~ '.' if relation else '' }}{{ column.name }}{{ ',' if trailing_comma or not loop.last }}
-        {%- endif %}
     {%- endfor %}
 {% endmacro %}
 
 
 {#
-    The pseudonyms a stored model swaps in for the clear values of `relation`
-    (staged rows carry a column to pseudonymise in clear, under its raw name):
-    the keyed hash is a Python function, so it runs once per distinct value,
-    and only over the rows the model stores - the quarantine hashes its few
-    rows, not the whole load. `pseudonym_lookups` emits one CTE per such
-    column ("pseudonyms_<column> as (...),"); `pseudonym_joins` the matching
-    left joins for the model's `from`; contract_columns then selects the
-    pseudonym under the contract name. Give `where` the model's own filter:
-    besides hashing less, it brings DuckDB's cardinality estimate of the
-    lookup down to that of the rows (not above it), and DuckDB 2.0 then
-    builds the join's hash table on the lookup, not on every row; without
-    the filter it picked the rows (checked with EXPLAIN).
+    A staging model's logical CTEs after its `source` import, for the
+    pseudonym lookup of an input (staging/telemetry/stg_telemetry__task_event_pseudonyms.sql):
+    `clear_values`, the distinct values of every column to pseudonymise, read
+    as staging reads them (contract_typed_columns), and `final`, each with its
+    keyed pseudonym. Emits "clear_values as (...), final as (...)".
 #}
-{% macro pseudonym_lookups(input_name, relation, where=none) %}
+{% macro pseudonym_lookup(input_name) %}
+    {%- set columns = [] -%}
     {%- for column in task_watts.telemetry_contract(input_name).columns
-        if column.rules.get('pseudonymise', false) %}
-pseudonyms_{{ column.name }} as (
+        if column.rules.get('pseudonymise', false) -%}
+        {%- do columns.append(column) -%}
+    {%- endfor %}
+clear_values as (
+
+    {% for column in columns -%}
+    select {{ task_watts.clear_value(column.raw_name) }} as clear_value
+    from source
+    {{ 'union' if not loop.last }}
+    {% endfor -%}
+    {%- if not columns -%}
+    select cast(null as string) as clear_value
+    where false
+    {%- endif %}
+
+),
+
+final as (
 
     select
         clear_value,
         cast({{ task_watts.hash_user_id('clear_value') }} as string) as pseudonym
     from (
-        select distinct {{ column.raw_name }} as clear_value
-        from {{ relation }}
-        {%- if where %}
-        where {{ where }}
-        {%- endif %}
+        select distinct clear_value from clear_values
     ) as distinct_values
 
-),
-    {% endfor -%}
+)
 {% endmacro %}
 
 
-{% macro pseudonym_joins(input_name, relation) %}
+{#- A raw value to pseudonymise as staging keeps it, in clear, inside the query. -#}
+{% macro clear_value(raw_name) -%}
+    cast({{ raw_name }} as string)
+{%- endmacro %}
+
+
+{#
+    For a checked model: the contract name of each column to pseudonymise,
+    selected from the lookup `lookup` (one select-list item each, trailing
+    comma), and the matching left joins for its `from` (`pseudonym_joins`).
+    The lookup is joined once per such column, aliased pseudonyms_<column>.
+#}
+{% macro pseudonym_columns(input_name) %}
     {%- for column in task_watts.telemetry_contract(input_name).columns
         if column.rules.get('pseudonymise', false) %}
-    left join pseudonyms_{{ column.name }}
+        pseudonyms_{{ column.name }}.pseudonym as {{ column.name }},
+    {%- endfor %}
+{% endmacro %}
+
+
+{% macro pseudonym_joins(input_name, relation, lookup) %}
+    {%- for column in task_watts.telemetry_contract(input_name).columns
+        if column.rules.get('pseudonymise', false) %}
+    left join {{ lookup }} as pseudonyms_{{ column.name }}
         on {{ relation }}.{{ column.raw_name }} = pseudonyms_{{ column.name }}.clear_value
     {%- endfor %}
 {% endmacro %}
@@ -116,7 +138,7 @@ pseudonyms_{{ column.name }} as (
     trailing comma): timestamps to UTC from ISO text or epoch numbers, ids
     trimmed with blank as empty, codes lower-cased, the id of the pseudonym key;
     a column to pseudonymise is still in clear here, under its raw name
-    (pseudonym_lookups hashes it in the models that store rows).
+    (the checked model swaps in its pseudonym: pseudonym_columns).
 #}
 {% macro contract_typed_columns(input_name, source_types={}) %}
     {%- for column in task_watts.telemetry_contract(input_name).columns %}
@@ -126,7 +148,7 @@ pseudonyms_{{ column.name }} as (
         {%- if 'key_id_of' in rules %}
         cast({{ task_watts.pseudonym_key_id() }} as string)
         {%- elif rules.get('pseudonymise', false) %}
-        cast({{ column.raw_name }} as string)
+        {{ task_watts.clear_value(column.raw_name) }}
         {%- elif column.data_type == 'timestamp' %}
         {{ task_watts.to_utc_timestamp(column.raw_name, source_types.get(column.raw_name | lower)) }}
         {%- elif rules.get('blank_is_null', false) %}
@@ -140,18 +162,14 @@ pseudonyms_{{ column.name }} as (
 {% endmacro %}
 
 
-{#- A content hash of the staged contract columns (of `relation` if given), pseudonyms in place of
+{#- A content hash of the checked contract columns (of `relation` if given), pseudonyms in place of
     clear values (as stored, so the hash does not depend on the raw id): orders copies of one id. -#}
 {% macro contract_row_hash(input_name, relation=none) %}
     {%- set columns = task_watts.telemetry_contract(input_name).columns -%}
     {%- set prefix = relation ~ '.' if relation else '' -%}
     md5(concat_ws('|'
         {%- for column in columns if 'key_id_of' not in column.rules -%}
-            {%- if column.rules.get('pseudonymise', false) -%}
-                , {{ task_watts.hash_user_id(prefix ~ column.raw_name) | trim }}
-            {%- else -%}
-                , {{ prefix }}{{ column.name }}
-            {%- endif -%}
+            , {{ prefix }}{{ column.name }}
         {%- endfor %}))
 {% endmacro %}
 
@@ -221,7 +239,7 @@ pseudonyms_{{ column.name }} as (
     `source_types` when known (telemetry_column_types), plus the file and row each
     came from) and `final` (those and the load bookkeeping). A column to
     pseudonymise stays in clear under its raw name: only the models that
-    store rows hash it (pseudonym_lookups), and only for the rows they keep.
+    store rows keep only its pseudonym (pseudonym_columns).
     Emits "typed as (...), final as (...)".
 #}
 {% macro staged_contract_rows(input_name, source_types={}) %}

@@ -22,7 +22,6 @@ validated_calls as (
 
 ),
 
-{{ task_watts.pseudonym_lookups('inference_calls', 'validated_calls', 'passes_row_rules and not is_duplicate_call') }}
 final as (
 
     select
@@ -33,7 +32,6 @@ final as (
         validated_calls.source_row_number
 
     from validated_calls
-    {{- task_watts.pseudonym_joins('inference_calls', 'validated_calls') }}
     {% if is_incremental() %}
         -- The pre-hook removed this day's earlier load: what is left is other days.
         left join {{ this }} as earlier

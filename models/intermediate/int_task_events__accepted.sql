@@ -22,7 +22,6 @@ validated_events as (
 
 ),
 
-{{ task_watts.pseudonym_lookups('task_events', 'validated_events', 'passes_row_rules and not is_duplicate_event') }}
 final as (
 
     select
@@ -33,7 +32,6 @@ final as (
         validated_events.source_row_number
 
     from validated_events
-    {{- task_watts.pseudonym_joins('task_events', 'validated_events') }}
     {% if is_incremental() %}
         -- The pre-hook removed this day's earlier load: what is left is other days.
         left join {{ this }} as earlier

@@ -20,6 +20,12 @@ feature_catalogue as (
 
 ),
 
+pseudonyms as (
+
+    select * from {{ ref('stg_telemetry__task_event_pseudonyms') }}
+
+),
+
 {%- set rules = task_watts.contract_rule_conditions('task_events', 'task_events') %}
 {%- set timestamp_rules = rules.pop('bad_timestamp', []) + [
     task_watts.is_bad_timestamp('task_events.event_at', 'task_events.batch_date') | trim,
@@ -39,11 +45,13 @@ checked as (
             {{ task_watts.quoted_list(var('event_types')) }}
         ) as is_unknown_event_type,
         feature_catalogue.feature is null as is_unknown_feature,
+        {{- task_watts.pseudonym_columns('task_events') }}
         task_events.task_id is null as is_missing_task_id
 
     from task_events
     left join feature_catalogue
         on task_events.feature = feature_catalogue.feature
+    {{- task_watts.pseudonym_joins('task_events', 'task_events', 'pseudonyms') }}
 
 ),
 

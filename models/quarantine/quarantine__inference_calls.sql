@@ -39,7 +39,6 @@ accepted_calls as (
     ]) %}
 {{ task_watts.quarantine_reasons('checked_calls', 'accepted_calls', 'is_duplicate_call', rules) }}
 
-{{ task_watts.pseudonym_lookups('inference_calls', 'reasons') }}
 final as (
 
     select
@@ -51,7 +50,6 @@ final as (
         {{ task_watts.contract_columns('inference_calls', 'reasons') }}
 
     from reasons
-    {{- task_watts.pseudonym_joins('inference_calls', 'reasons') }}
 
 )
 

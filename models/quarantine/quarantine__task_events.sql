@@ -34,7 +34,6 @@ accepted_events as (
     ]) %}
 {{ task_watts.quarantine_reasons('checked_events', 'accepted_events', 'is_duplicate_event', rules) }}
 
-{{ task_watts.pseudonym_lookups('task_events', 'reasons') }}
 final as (
 
     select
@@ -46,7 +45,6 @@ final as (
         {{ task_watts.contract_columns('task_events', 'reasons') }}
 
     from reasons
-    {{- task_watts.pseudonym_joins('task_events', 'reasons') }}
 
 )
 

@@ -3,7 +3,8 @@
     The task events of the current load (one day's partition in a daily load,
     every file otherwise), typed, with the id of the pseudonym key. The user id
     is in clear only inside the query: the models that store events keep its
-    keyed pseudonym alone (macros/telemetry_contract.sql, pseudonym_lookups). Nothing is filtered: row-level
+    keyed pseudonym alone (stg_telemetry__task_event_pseudonyms, joined by
+    int_task_events__checked). Nothing is filtered: row-level
     checks route rows to the accepted events or to the quarantine downstream.
     Any other raw column (free text such as a prompt) is never selected.
 #}
