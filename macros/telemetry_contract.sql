@@ -20,6 +20,15 @@
         {%- set meta = (column.config or {}).get('meta') or column.meta or {} -%}
         {%- if 'contract' in meta -%}
             {%- set rules = meta.contract -%}
+            {%- if rules.get('pseudonymise', false) and rules.get('raw_name', name) == name -%}
+                {#- The stored models select the contract name: it must never be the clear value's. -#}
+                {{ exceptions.raise_compiler_error(
+                    "Column '" ~ name ~ "' of stg_telemetry__" ~ input_name ~ " is marked pseudonymise "
+                    ~ "but has no raw_name of its own: staging keeps the clear value under its raw "
+                    ~ "name and the stored models keep the pseudonym under the contract name, so the "
+                    ~ "two must differ (e.g. raw_name: user_id, name: user_id_hash)."
+                ) }}
+            {%- endif -%}
             {%- do columns.append({
                 'name': name,
                 'raw_name': rules.get('raw_name', name),
@@ -32,6 +41,22 @@
 {% endmacro %}
 
 
+{#
+    on-run-start: read both inputs' contracts before any node runs, so a
+    declaration telemetry_contract refuses (a column to pseudonymise without a
+    raw name of its own) stops the run with its message; raised inside an
+    ephemeral model, dbt would report it on the models reading it, without
+    the message. Emits no SQL.
+#}
+{% macro refuse_unsafe_contract() %}
+    {%- if execute -%}
+        {%- for input_name in ['inference_calls', 'task_events'] -%}
+            {%- do task_watts.telemetry_contract(input_name) -%}
+        {%- endfor -%}
+    {%- endif -%}
+{% endmacro %}
+
+
 {#- A range bound: a number, or the name of a dbt var holding one. -#}
 {% macro contract_bound(value) %}
     {{ return(var(value) if value is string else value) }}
@@ -41,9 +66,9 @@
 {#
     The stored contract columns, in the contract's order: "col_a,\n col_b,
     ..." with a trailing comma when `trailing_comma`; prefixed with
-    `relation.` if given. `relation` is a checked (or validated) row set: a
-    column to pseudonymise is its pseudonym there, under the contract name
-    (pseudonym_columns); the clear value is never selected.
+    `relation.` if given. `relation` carries the pseudonym of a column to
+    pseudonymise under the contract name (pseudonym_columns); the clear value,
+    under its raw name, is never selected.
 #}
 {% macro contract_columns(input_name, relation=none, trailing_comma=false) %}
     {%- set columns = task_watts.telemetry_contract(input_name).columns -%}
@@ -54,42 +79,33 @@
 
 
 {#
-    A staging model's logical CTEs after its `source` import, for the
-    pseudonym lookup of an input (staging/telemetry/stg_telemetry__task_event_pseudonyms.sql):
-    `clear_values`, the distinct values of every column to pseudonymise, read
-    as staging reads them (contract_typed_columns), and `final`, each with its
-    keyed pseudonym. Emits "clear_values as (...), final as (...)".
+    The keyed pseudonym of every distinct value that the columns to
+    pseudonymise of `input_name` carry in `relation` (raw rows, or staged ones:
+    the clear value is read as staging reads it, clear_value): one row per
+    value, (clear_value, pseudonym). The keyed hash is a Python function, so
+    it runs once per distinct value. A select statement, for a CTE's body.
 #}
-{% macro pseudonym_lookup(input_name) %}
+{% macro distinct_pseudonyms(input_name, relation) %}
     {%- set columns = [] -%}
     {%- for column in task_watts.telemetry_contract(input_name).columns
         if column.rules.get('pseudonymise', false) -%}
         {%- do columns.append(column) -%}
     {%- endfor %}
-clear_values as (
-
-    {% for column in columns -%}
-    select {{ task_watts.clear_value(column.raw_name) }} as clear_value
-    from source
-    {{ 'union' if not loop.last }}
-    {% endfor -%}
-    {%- if not columns -%}
-    select cast(null as string) as clear_value
-    where false
-    {%- endif %}
-
-),
-
-final as (
-
     select
         clear_value,
         cast({{ task_watts.hash_user_id('clear_value') }} as string) as pseudonym
     from (
-        select distinct clear_value from clear_values
-    ) as distinct_values
-
-)
+        {% for column in columns -%}
+        select {{ task_watts.clear_value(column.raw_name) }} as clear_value
+        from {{ relation }}
+        {{ 'union' if not loop.last }}
+        {% endfor -%}
+        {%- if not columns -%}
+        select cast(null as string) as clear_value
+        where false
+        {%- endif %}
+    ) as clear_values
+    group by clear_value
 {% endmacro %}
 
 
@@ -100,10 +116,10 @@ final as (
 
 
 {#
-    For a checked model: the contract name of each column to pseudonymise,
-    selected from the lookup `lookup` (one select-list item each, trailing
-    comma), and the matching left joins for its `from` (`pseudonym_joins`).
-    The lookup is joined once per such column, aliased pseudonyms_<column>.
+    The contract name of each column to pseudonymise, selected from a lookup
+    of distinct_pseudonyms (one select-list item each, trailing comma), and
+    the matching left joins of `lookup` for the `from` (`pseudonym_joins`),
+    once per such column, aliased pseudonyms_<column>.
 #}
 {% macro pseudonym_columns(input_name) %}
     {%- for column in task_watts.telemetry_contract(input_name).columns
@@ -178,7 +194,7 @@ final as (
     The contract's row rules (var telemetry_row_rules) as reason -> [boolean
     SQL conditions] on the columns of `relation`: every range and every pair.
     A model ORs each list into its is_<reason> flag. Vars, not the graph: the
-    validated models' unit tests compile without one.
+    checked models' unit tests compile without one.
 #}
 {% macro contract_rule_conditions(input_name, relation) %}
     {%- set rules = var('telemetry_row_rules')[input_name] -%}
@@ -219,7 +235,7 @@ final as (
 
 {#
     The (reason, flag) pairs of the quarantine: the contract's row rules (each
-    flag is_<reason>, set by the validated model) and then `other_rules`.
+    flag is_<reason>, set by the checked model) and then `other_rules`.
 #}
 {% macro quarantine_rules(input_name, other_rules) %}
     {%- set rules = [] -%}

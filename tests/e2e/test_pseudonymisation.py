@@ -442,3 +442,28 @@ def test_key_file_and_bad_settings(tmp_path: Path) -> None:
         assert KEY not in str(error.value)
     assert load_key({}).key_id == "public-demo-key"
     assert os.environ.get("TASK_WATTS_PSEUDONYM_KEY") != KEY
+
+
+def test_a_pseudonymised_column_without_a_raw_name_of_its_own_is_refused(tmp_path: Path) -> None:
+    """The stored models select a pseudonymised column's contract name: were it the raw name
+    too, the clear value would sit under it, so dbt must stop before any model runs."""
+    project = harness.make_project(tmp_path / "project")
+    (project / "models").unlink()
+    shutil.copytree(harness.ROOT / "models", project / "models")
+    declarations = project / "models" / "staging" / "telemetry" / "_telemetry__models.yml"
+    declared = "contract: {raw_name: user_id, pseudonymise: true, nullable: true}"
+    text = declarations.read_text()
+    assert declared in text
+    without_raw_name = "contract: {pseudonymise: true, nullable: true}"
+    declarations.write_text(text.replace(declared, without_raw_name))
+    sample = tmp_path / "raw"
+    write_sample_workload(sample, n_calls=200, seed=3)
+    proc = run(
+        [harness.BIN / "dbt", "build", "--no-use-colors"],
+        project,
+        {"TASK_WATTS_RAW_DIR": str(sample)},
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert "is marked pseudonymise but has no raw_name of its own" in out, out[-3000:]
+    assert "user_id_hash" in out
