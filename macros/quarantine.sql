@@ -1,8 +1,9 @@
 {#
     The quarantine's logical CTEs, shared by both inputs. The accepted table
-    already holds the verdict on every row it kept, so the quarantine does not
-    judge the load a second time: it matches the checked rows of the load to
-    the accepted rows by their identity (file and row number). A row that is
+    already holds the de-duplication verdict on every row it kept, so the
+    quarantine does not de-duplicate the load a second time: it matches the
+    checked rows of the load (row-local rules only) to the accepted rows by
+    their identity (file and row number). A row that is
     not accepted is rejected; if it broke no rule, it lost to another copy of
     its id, of this load or of an earlier day (`duplicate_flag`; the test
     has_an_accepted_copy checks that copy exists). `flagged` keeps only the
